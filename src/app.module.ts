@@ -1,0 +1,28 @@
+import { Module } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { ScheduleModule } from '@nestjs/schedule';
+import { AuthModule } from './auth/auth.module';
+import { BusModule } from './bus/bus.module';
+import { appConfig } from './config/app.config';
+import { DatabaseModule } from './database/database.module';
+import { HealthModule } from './health/health.module';
+import { LifecycleModule } from './lifecycle/lifecycle.module';
+import { RateLimitModule } from './rate-limit/rate-limit.module';
+import { RedisModule } from './redis/redis.module';
+import { UsersModule } from './users/users.module';
+
+@Module({
+  imports: [
+    ConfigModule.forRoot({ isGlobal: true, cache: true, load: [appConfig] }),
+    ScheduleModule.forRoot(),
+    LifecycleModule,
+    DatabaseModule,
+    RedisModule,
+    BusModule,
+    RateLimitModule,
+    AuthModule,
+    UsersModule,
+    HealthModule,
+  ],
+})
+export class AppModule {}

@@ -1,0 +1,8 @@
+/** Who a request or connection acts for, as established by its token or stream ticket. */
+export interface AuthUser {
+  userId: string;
+  /** The login (JWT `sid`); null for tokens issued elsewhere (RS256), which have no session here. */
+  sessionId: string | null;
+  /** Token expiry, epoch seconds; connections are closed when it passes. */
+  expiresAt: number;
+}

@@ -1,0 +1,63 @@
+import { Body, Controller, HttpCode, Post, Req, Res, UseGuards, BadRequestException } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import type { UserView } from '../users/user.entity';
+import type { AuthUser } from './auth-user';
+import { CurrentUser, Public } from './auth.decorators';
+import { AuthRateLimitGuard } from './auth-rate-limit.guard';
+import { AuthService, type LoginResult } from './auth.service';
+import { LoginDto, RegisterDto } from './dto/auth.dto';
+import { StreamTicketsService } from './stream-tickets.service';
+import { ACCESS_TOKEN_COOKIE } from './token-extractor';
+
+interface AuthResponse {
+  user: UserView;
+  accessToken: string;
+}
+
+@Controller('api/auth')
+export class AuthController {
+  constructor(
+    private readonly auth: AuthService,
+    private readonly tickets: StreamTicketsService,
+  ) {}
+
+  @Public()
+  @UseGuards(AuthRateLimitGuard)
+  @Post('register')
+  async register(@Body() dto: RegisterDto, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<AuthResponse> {
+    return this.respond(await this.auth.register(dto), req, res);
+  }
+
+  @Public()
+  @UseGuards(AuthRateLimitGuard)
+  @Post('login')
+  @HttpCode(200)
+  async login(@Body() dto: LoginDto, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<AuthResponse> {
+    return this.respond(await this.auth.login(dto), req, res);
+  }
+
+  @Post('logout')
+  @HttpCode(204)
+  async logout(@CurrentUser() user: AuthUser, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<void> {
+    await this.auth.logout(user);
+    res.clearCookie(ACCESS_TOKEN_COOKIE, { httpOnly: true, sameSite: 'lax', path: '/', secure: req.secure });
+  }
+
+  @Post('stream-ticket')
+  async streamTicket(@CurrentUser() user: AuthUser): Promise<{ ticket: string; expiresAt: string }> {
+    if (user.sessionId === null) throw new BadRequestException('stream tickets are issued for logins made here');
+    const { ticket, expiresAt } = await this.tickets.issue(user);
+    return { ticket, expiresAt: expiresAt.toISOString() };
+  }
+
+  private respond(result: LoginResult, req: Request, res: Response): AuthResponse {
+    res.cookie(ACCESS_TOKEN_COOKIE, result.accessToken, {
+      httpOnly: true,
+      sameSite: 'lax',
+      path: '/',
+      secure: req.secure,
+      expires: result.expiresAt,
+    });
+    return { user: result.user, accessToken: result.accessToken };
+  }
+}

@@ -1,0 +1,39 @@
+import { Injectable } from '@nestjs/common';
+import type { AuthUser } from './auth-user';
+import { SessionsService } from './sessions.service';
+import { StreamTicketsService } from './stream-tickets.service';
+import { extractToken, type CredentialSource } from './token-extractor';
+import { TokenService } from './token.service';
+
+/**
+ * Turns credentials into an AuthUser. HTTP guards, the Socket.IO handshake and the streaming
+ * endpoints all come through here, so the rules are the same everywhere.
+ */
+@Injectable()
+export class Authenticator {
+  constructor(
+    private readonly tokens: TokenService,
+    private readonly sessions: SessionsService,
+    private readonly tickets: StreamTicketsService,
+  ) {}
+
+  async fromToken(token: string): Promise<AuthUser | null> {
+    const user = await this.tokens.verify(token);
+    if (user === null) return null;
+    if (user.sessionId !== null && !(await this.sessions.isActive(user.sessionId))) return null;
+    return user;
+  }
+
+  async fromHeaders(headers: CredentialSource, explicitToken?: unknown): Promise<AuthUser | null> {
+    const token = extractToken(headers, explicitToken);
+    return token === null ? null : this.fromToken(token);
+  }
+
+  /** A stream ticket stands in for the token of the login that asked for it. */
+  async fromTicket(ticket: string): Promise<AuthUser | null> {
+    const redeemed = await this.tickets.redeem(ticket);
+    if (redeemed === null || !(await this.sessions.isActive(redeemed.sessionId))) return null;
+    // The stream lives as long as the login would; ends early on logout via the bus.
+    return { ...redeemed, expiresAt: Math.floor(Date.now() / 1000) + 24 * 3600 };
+  }
+}

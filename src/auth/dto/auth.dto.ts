@@ -1,0 +1,32 @@
+import { IsOptional, IsString, Length, Matches, MaxLength, MinLength } from 'class-validator';
+import { Transform } from 'class-transformer';
+
+const trim = ({ value }: { value: unknown }): unknown => (typeof value === 'string' ? value.trim() : value);
+
+export class RegisterDto {
+  @IsString()
+  @Matches(/^[a-z0-9_]{3,32}$/, { message: 'username must be 3-32 characters of a-z, 0-9 and _' })
+  username!: string;
+
+  @IsString()
+  @Length(8, 128)
+  password!: string;
+
+  @IsOptional()
+  @Transform(trim)
+  @IsString()
+  @Length(1, 64)
+  displayName?: string;
+}
+
+export class LoginDto {
+  @IsString()
+  @MinLength(1)
+  @MaxLength(32)
+  username!: string;
+
+  @IsString()
+  @MinLength(1)
+  @MaxLength(128)
+  password!: string;
+}

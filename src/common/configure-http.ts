@@ -1,0 +1,40 @@
+import { ValidationPipe, type INestApplication } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { HttpExceptionFilter } from './http-exception.filter';
+import { SafeTextPipe } from './safe-text.pipe';
+
+const DEFAULT_BODY_LIMIT = '64kb';
+/** Bulk publishing to up to 10,000 users needs more room than ordinary requests. */
+const LARGE_BODY_ROUTES: Array<{ method: string; path: string; limit: string }> = [
+  { method: 'POST', path: '/api/notifications', limit: '1mb' },
+];
+
+/** The HTTP behaviour every instance (and every in-process test app) shares. */
+export function configureHttp(app: INestApplication): void {
+  const expressApp = app as NestExpressApplication;
+  // Behind nginx or another proxy on a private network, the client IP comes from X-Forwarded-For.
+  expressApp.set('trust proxy', 'loopback, linklocal, uniquelocal');
+  expressApp.disable('x-powered-by');
+  expressApp.use((_req: Request, res: Response, next: NextFunction) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    next();
+  });
+  const small = express.json({ limit: DEFAULT_BODY_LIMIT, strict: true, type: ['application/json', 'application/*+json'] });
+  const large = express.json({ limit: '1mb', strict: true, type: ['application/json', 'application/*+json'] });
+  expressApp.use((req: Request, res: Response, next: NextFunction) => {
+    const route = LARGE_BODY_ROUTES.find((r) => r.method === req.method && r.path === req.path);
+    (route === undefined ? small : large)(req, res, next);
+  });
+  app.useGlobalPipes(
+    new SafeTextPipe(),
+    new ValidationPipe({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      transform: true,
+      transformOptions: { enableImplicitConversion: false },
+      stopAtFirstError: false,
+    }),
+  );
+  app.useGlobalFilters(new HttpExceptionFilter());
+}

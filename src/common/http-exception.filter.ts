@@ -1,0 +1,71 @@
+import { STATUS_CODES } from 'node:http';
+import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
+import type { Response } from 'express';
+import { isDatabaseUnavailable } from '../database/database-errors';
+import { TooManyRequestsException } from './too-many-requests.exception';
+
+export interface ErrorBody {
+  statusCode: number;
+  error: string;
+  message: string | string[];
+}
+
+/** Errors raised by body-parser carry a status and a type. */
+interface ParserError {
+  status?: unknown;
+  statusCode?: unknown;
+  type?: unknown;
+}
+
+/** Maps anything thrown into `{statusCode, error, message}`; never driver text or stacks. */
+export function toErrorBody(err: unknown): ErrorBody {
+  if (err instanceof HttpException) {
+    const status = err.getStatus();
+    const response = err.getResponse();
+    let message: string | string[] = err.message;
+    if (typeof response === 'object' && response !== null && 'message' in response) {
+      const m = (response as { message: unknown }).message;
+      if (typeof m === 'string' || (Array.isArray(m) && m.every((x) => typeof x === 'string'))) message = m as string | string[];
+    }
+    return { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message };
+  }
+  if (isDatabaseUnavailable(err)) {
+    return { statusCode: 503, error: STATUS_CODES[503] ?? 'Service Unavailable', message: 'the database is unavailable; retry shortly' };
+  }
+  const p = (typeof err === 'object' && err !== null ? err : {}) as ParserError;
+  const status = typeof p.status === 'number' ? p.status : typeof p.statusCode === 'number' ? p.statusCode : 0;
+  if (typeof p.type === 'string' && status >= 400 && status < 500) {
+    const messages: Record<string, string> = {
+      'entity.too.large': 'request body is too large',
+      'entity.parse.failed': 'request body is not valid JSON',
+      'encoding.unsupported': 'unsupported content encoding',
+      'charset.unsupported': 'unsupported charset',
+      'request.aborted': 'request aborted',
+    };
+    return { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message: messages[p.type] ?? 'bad request' };
+  }
+  return { statusCode: 500, error: STATUS_CODES[500] ?? 'Internal Server Error', message: 'internal error' };
+}
+
+@Catch()
+export class HttpExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HttpError');
+
+  catch(err: unknown, host: ArgumentsHost): void {
+    if (host.getType() !== 'http') throw err;
+    const res = host.switchToHttp().getResponse<Response>();
+    const body = toErrorBody(err);
+    if (body.statusCode >= 500) {
+      if (body.statusCode === 503) this.logger.warn(`503: ${err instanceof Error ? err.message : String(err)}`);
+      else this.logger.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+    }
+    if (res.headersSent) {
+      // A stream already under way: all we can do is end it.
+      res.end();
+      return;
+    }
+    if (err instanceof TooManyRequestsException) res.setHeader('Retry-After', String(Math.ceil(err.retryAfterMs / 1000)));
+    if (body.statusCode === 503) res.setHeader('Retry-After', '5');
+    res.status(body.statusCode).json(body);
+  }
+}

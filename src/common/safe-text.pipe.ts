@@ -1,0 +1,35 @@
+import { BadRequestException, Injectable, type PipeTransform } from '@nestjs/common';
+
+// A NUL, or a UTF-16 surrogate without its partner: text that Postgres rejects or that breaks
+// JSON consumers later. Refusing it at the edge keeps it out of storage entirely.
+// eslint-disable-next-line no-control-regex
+const UNSAFE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Where in a value the first unsafe string sits, or null. Walks objects and arrays. */
+export function findUnsafeText(value: unknown, path = '', depth = 0): string | null {
+  if (typeof value === 'string') return UNSAFE.test(value) ? path || 'value' : null;
+  if (depth > 32 || value === null || typeof value !== 'object') return null;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = findUnsafeText(value[i], `${path}[${i}]`, depth + 1);
+      if (found !== null) return found;
+    }
+    return null;
+  }
+  for (const [key, v] of Object.entries(value)) {
+    if (UNSAFE.test(key)) return `${path}${path ? '.' : ''}(key)`;
+    const found = findUnsafeText(v, path ? `${path}.${key}` : key, depth + 1);
+    if (found !== null) return found;
+  }
+  return null;
+}
+
+/** Global pipe: bodies, queries and params with NUL or lone surrogates are a 400. */
+@Injectable()
+export class SafeTextPipe implements PipeTransform {
+  transform(value: unknown): unknown {
+    const where = findUnsafeText(value);
+    if (where !== null) throw new BadRequestException(`${where} contains a NUL character or an unpaired surrogate`);
+    return value;
+  }
+}

@@ -1,0 +1,8 @@
+import { HttpException, HttpStatus } from '@nestjs/common';
+
+/** 429 that carries how long to wait; the error filter turns it into `Retry-After`. */
+export class TooManyRequestsException extends HttpException {
+  constructor(readonly retryAfterMs: number) {
+    super('too many requests; retry later', HttpStatus.TOO_MANY_REQUESTS);
+  }
+}

@@ -1,0 +1,191 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+
+/** Thrown for a bad configuration value; `main.ts` prints its message alone and exits 1. */
+export class ConfigError extends Error {}
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const optionalString = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? undefined : v))
+  .optional();
+
+// Cron: 5 fields, or 6 with a leading seconds field. Each field is checked for the characters
+// cron allows; the scheduler validates the ranges again when the job is registered.
+const cronField = /^[\d*,/\-A-Za-z?LW#]+$/;
+const cron = z
+  .string()
+  .trim()
+  .refine((v) => {
+    const parts = v.split(/\s+/);
+    return (parts.length === 5 || parts.length === 6) && parts.every((p) => cronField.test(p));
+  }, 'must be a cron expression of 5 or 6 fields');
+
+const timeZone = z
+  .string()
+  .trim()
+  .refine((tz) => {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be an IANA time zone such as UTC or Europe/Berlin');
+
+const symbols = z
+  .string()
+  .trim()
+  .transform((v) =>
+    v
+      .split(',')
+      .map((s) => s.trim().toUpperCase())
+      .filter((s) => s !== ''),
+  )
+  .refine(
+    (list) => list.length >= 1 && list.length <= 500 && list.every((s) => /^[A-Z0-9.]{1,10}$/.test(s)),
+    'must be a comma-separated list of 1-500 symbols of [A-Z0-9.]{1,10}',
+  );
+
+const url = (protocols: string[]) =>
+  z
+    .string()
+    .trim()
+    .refine((v) => {
+      try {
+        return protocols.includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    }, `must be a URL with scheme ${protocols.join(' or ')}`);
+
+/** The environment, as the service reads it. Every variable has a default except the secrets. */
+export const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: int(0, 65535).default(3000),
+  DATABASE_URL: optionalString.pipe(url(['postgres:', 'postgresql:']).optional()),
+  PGLITE_DATA_DIR: z.string().trim().min(1).default('./data'),
+  REDIS_URL: optionalString.pipe(url(['redis:', 'rediss:']).optional()),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'must be 1-64 of [A-Za-z0-9:_.-]')
+    .default('rt:'),
+  JWT_SECRET: optionalString,
+  JWT_PUBLIC_KEY: optionalString,
+  JWT_TTL_SECONDS: int(60, 60 * 60 * 24 * 30).default(60 * 60 * 12),
+  SERVICE_API_KEY: optionalString,
+  CORS_ORIGINS: z
+    .string()
+    .trim()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== ''),
+    )
+    .refine((list) => list.every((o) => o === '*' || /^https?:\/\/[^/\s]+$/.test(o)), {
+      message: 'must be comma-separated origins like https://app.example.com',
+    }),
+  STOCK_FEED: z.enum(['simulated', 'external']).default('simulated'),
+  STOCK_SYMBOLS: symbols.default(['AAPL', 'MSFT', 'GOOG', 'AMZN', 'NVDA', 'TSLA', 'META', 'NFLX']),
+  STOCK_TICK_MS: int(10, 60000).default(1000),
+  WEIGHT_REMINDER_CRON: cron.default('0 9 * * 1'),
+  WEIGHT_REMINDER_TZ: timeZone.default('UTC'),
+  WEIGHT_REMINDER_STALE_DAYS: int(0, 365).default(7),
+  SSE_HEARTBEAT_MS: int(1000, 300000).default(15000),
+  RATE_LIMIT_MESSAGES: int(1, 1000000).default(20),
+  RATE_LIMIT_WINDOW_MS: int(100, 3600000).default(10000),
+  AUTH_RATE_LIMIT: int(0, 1000000).default(30),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  INSTANCE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1-64 of [A-Za-z0-9_.:-]')
+    .optional(),
+  SHUTDOWN_TIMEOUT_MS: int(1000, 60000).default(8000),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface AppConfig {
+  env: Env['NODE_ENV'];
+  port: number;
+  instanceId: string;
+  logLevel: Env['LOG_LEVEL'];
+  shutdownTimeoutMs: number;
+  corsOrigins: string[];
+  database: { url: string | undefined; pgliteDataDir: string };
+  redis: { url: string | undefined; prefix: string };
+  auth: {
+    jwtSecret: string;
+    jwtPublicKey: string | undefined;
+    tokenTtlSeconds: number;
+    serviceApiKey: string;
+    rateLimitPerMinute: number;
+  };
+  chat: { rateLimitMessages: number; rateLimitWindowMs: number };
+  sse: { heartbeatMs: number };
+  stocks: { feed: Env['STOCK_FEED']; symbols: string[]; tickMs: number };
+  reminders: { cron: string; timeZone: string; staleDays: number };
+}
+
+/** Dev-only secrets: used when both Postgres and Redis are unset (laptop mode) and said in the log. */
+const EMBEDDED_DEFAULTS = {
+  jwtSecret: randomBytes(32).toString('hex'),
+  serviceApiKey: 'dev-service-key',
+};
+
+/**
+ * Parses and validates the environment into the one typed config object.
+ * Throws ConfigError naming the first offending variable.
+ */
+export function parseConfig(raw: NodeJS.ProcessEnv | Record<string, string | undefined>): AppConfig {
+  const result = envSchema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const name = String(issue.path[0] ?? 'environment');
+    const value = raw[name];
+    const secret = /SECRET|KEY|PASSWORD/.test(name);
+    const shown = value === undefined || secret ? '' : ` (got ${JSON.stringify(value.slice(0, 80))})`;
+    throw new ConfigError(`Invalid configuration: ${name} ${issue.message}${shown}`);
+  }
+  const env = result.data;
+  const embedded = env.DATABASE_URL === undefined && env.REDIS_URL === undefined;
+  const requireSecret = (name: 'JWT_SECRET' | 'SERVICE_API_KEY', fallback: string): string => {
+    const value = env[name];
+    if (value !== undefined) {
+      if (value.length < 16) throw new ConfigError(`Invalid configuration: ${name} must be at least 16 characters`);
+      return value;
+    }
+    // Several instances must share the secret, so only the single-process laptop mode may invent one.
+    if (embedded) return fallback;
+    throw new ConfigError(`Invalid configuration: ${name} is required when DATABASE_URL or REDIS_URL is set`);
+  };
+  return {
+    env: env.NODE_ENV,
+    port: env.PORT,
+    instanceId: env.INSTANCE_ID ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+    logLevel: env.LOG_LEVEL,
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    corsOrigins: env.CORS_ORIGINS,
+    database: { url: env.DATABASE_URL, pgliteDataDir: env.PGLITE_DATA_DIR },
+    redis: { url: env.REDIS_URL, prefix: env.REDIS_PREFIX },
+    auth: {
+      jwtSecret: requireSecret('JWT_SECRET', EMBEDDED_DEFAULTS.jwtSecret),
+      jwtPublicKey: env.JWT_PUBLIC_KEY?.replace(/\\n/g, '\n'),
+      tokenTtlSeconds: env.JWT_TTL_SECONDS,
+      serviceApiKey: requireSecret('SERVICE_API_KEY', EMBEDDED_DEFAULTS.serviceApiKey),
+      rateLimitPerMinute: env.AUTH_RATE_LIMIT,
+    },
+    chat: { rateLimitMessages: env.RATE_LIMIT_MESSAGES, rateLimitWindowMs: env.RATE_LIMIT_WINDOW_MS },
+    sse: { heartbeatMs: env.SSE_HEARTBEAT_MS },
+    stocks: { feed: env.STOCK_FEED, symbols: env.STOCK_SYMBOLS, tickMs: env.STOCK_TICK_MS },
+    reminders: {
+      cron: env.WEIGHT_REMINDER_CRON,
+      timeZone: env.WEIGHT_REMINDER_TZ,
+      staleDays: env.WEIGHT_REMINDER_STALE_DAYS,
+    },
+  };
+}

@@ -1,0 +1,68 @@
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Logger } from '@nestjs/common';
+import { DataSource, type DataSourceOptions } from 'typeorm';
+import { PGliteDriver } from 'typeorm-pglite';
+import type { AppConfig } from '../config/config.schema';
+import { migrations } from './migrations';
+
+/** Any stable 64-bit number; every instance takes this lock before applying migrations. */
+const MIGRATION_LOCK_KEY = 7_240_412_133;
+
+export function buildDataSourceOptions(config: AppConfig): DataSourceOptions {
+  const logger = new Logger('Database');
+  const common = {
+    type: 'postgres' as const,
+    synchronize: false,
+    migrationsRun: false,
+    migrations,
+    migrationsTransactionMode: 'each' as const,
+    installExtensions: false,
+    parseInt8: true,
+    logging: false,
+  };
+  if (config.database.url === undefined) {
+    const dataDir = resolve(config.database.pgliteDataDir);
+    mkdirSync(dataDir, { recursive: true });
+    return { ...common, driver: new PGliteDriver({ dataDir }).driver };
+  }
+  return {
+    ...common,
+    url: config.database.url,
+    connectTimeoutMS: 3000,
+    // A dead database must fail requests fast (503) rather than queue them behind the pool.
+    extra: { max: 20, connectionTimeoutMillis: 3000, idleTimeoutMillis: 30000, application_name: 'realtime-service' },
+    poolErrorHandler: (err: unknown) =>
+      logger.warn(`idle database connection failed: ${err instanceof Error ? err.message : String(err)}`),
+  };
+}
+
+/**
+ * Applies pending migrations. With Postgres, a session advisory lock makes instances that start
+ * together take turns: the first applies them, the others then find nothing pending.
+ */
+export async function runMigrations(dataSource: DataSource): Promise<void> {
+  const logger = new Logger('Migrations');
+  if (!('url' in dataSource.options) || dataSource.options.url === undefined) {
+    // Embedded PGlite lives in this process alone; there is nobody to race with.
+    const applied = await dataSource.runMigrations({ transaction: 'each' });
+    if (applied.length > 0) logger.log(`applied ${applied.length} migration(s)`);
+    return;
+  }
+  const lockRunner = dataSource.createQueryRunner();
+  await lockRunner.connect();
+  try {
+    await lockRunner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    const applied = await dataSource.runMigrations({ transaction: 'each' });
+    if (applied.length > 0) logger.log(`applied ${applied.length} migration(s): ${applied.map((m) => m.name).join(', ')}`);
+  } finally {
+    await lockRunner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+    await lockRunner.release();
+  }
+}
+
+export async function createDataSource(options: DataSourceOptions): Promise<DataSource> {
+  const dataSource = await new DataSource(options).initialize();
+  await runMigrations(dataSource);
+  return dataSource;
+}

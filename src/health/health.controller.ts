@@ -1,0 +1,32 @@
+import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
+import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator, type HealthCheckResult } from '@nestjs/terminus';
+import { Public } from '../auth/auth.decorators';
+import { LifecycleService } from '../lifecycle/lifecycle.service';
+import { BusHealthIndicator } from './bus.health';
+
+@Public()
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly db: TypeOrmHealthIndicator,
+    private readonly bus: BusHealthIndicator,
+    private readonly lifecycle: LifecycleService,
+  ) {}
+
+  /** The process is up and serving HTTP. */
+  @Get('live')
+  live(): { status: 'ok' } {
+    return { status: 'ok' };
+  }
+
+  /** Worth sending traffic to: the database answers and the bus carries a canary round trip. */
+  @Get('ready')
+  @HealthCheck()
+  ready(): Promise<HealthCheckResult> {
+    if (this.lifecycle.draining) {
+      throw new ServiceUnavailableException({ status: 'error', error: { shutdown: { status: 'down', message: 'instance is shutting down' } } });
+    }
+    return this.health.check([() => this.db.pingCheck('database', { timeout: 1500 }), () => this.bus.check('bus')]);
+  }
+}

@@ -1,0 +1,31 @@
+import { Type } from 'class-transformer';
+import { IsInt, IsISO8601, IsNumber, IsOptional, Max, Min, ValidateIf } from 'class-validator';
+
+export class SetGoalDto {
+  /** 20-400 kg; null clears the goal (and stops the weekly reminder). */
+  @ValidateIf((_o, v) => v !== null)
+  @IsNumber({ allowNaN: false, allowInfinity: false, maxDecimalPlaces: 2 })
+  @Min(20)
+  @Max(400)
+  goalWeightKg!: number | null;
+}
+
+export class AddWeightDto {
+  @IsNumber({ allowNaN: false, allowInfinity: false, maxDecimalPlaces: 2 })
+  @Min(20)
+  @Max(400)
+  weightKg!: number;
+
+  @IsOptional()
+  @IsISO8601({ strict: true, strictSeparator: true })
+  measuredAt?: string;
+}
+
+export class ListWeightsQuery {
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  limit: number = 30;
+}

@@ -1,0 +1,50 @@
+import { BadRequestException, Body, Controller, Get, Post, Put, Query } from '@nestjs/common';
+import type { AuthUser } from '../auth/auth-user';
+import { CurrentUser } from '../auth/auth.decorators';
+import { AddWeightDto, ListWeightsQuery, SetGoalDto } from './dto/users.dto';
+import { toUserView, type UserView } from './user.entity';
+import { UsersService } from './users.service';
+import type { Weight } from './weight.entity';
+
+interface WeightView {
+  id: string;
+  weightKg: number;
+  measuredAt: string;
+}
+
+const toWeightView = (w: Weight): WeightView => ({ id: w.id, weightKg: w.weightKg, measuredAt: w.measuredAt.toISOString() });
+
+/** Small clock differences between a phone and the server are not "the future". */
+const FUTURE_TOLERANCE_MS = 5_000;
+
+@Controller('api/me')
+export class UsersController {
+  constructor(private readonly users: UsersService) {}
+
+  @Get()
+  async me(@CurrentUser() user: AuthUser): Promise<UserView> {
+    return toUserView(await this.users.get(user.userId));
+  }
+
+  @Put('goal')
+  async setGoal(@CurrentUser() user: AuthUser, @Body() dto: SetGoalDto): Promise<UserView> {
+    return toUserView(await this.users.setGoal(user.userId, dto.goalWeightKg));
+  }
+
+  @Post('weights')
+  async addWeight(@CurrentUser() user: AuthUser, @Body() dto: AddWeightDto): Promise<WeightView> {
+    const measuredAt = dto.measuredAt === undefined ? new Date() : new Date(dto.measuredAt);
+    if (Number.isNaN(measuredAt.getTime())) throw new BadRequestException('measuredAt must be an ISO-8601 time');
+    if (measuredAt.getTime() > Date.now() + FUTURE_TOLERANCE_MS) {
+      throw new BadRequestException('measuredAt must not be in the future');
+    }
+    if (measuredAt.getUTCFullYear() < 1900) throw new BadRequestException('measuredAt is too far in the past');
+    return toWeightView(await this.users.addWeight(user.userId, dto.weightKg, measuredAt));
+  }
+
+  @Get('weights')
+  async listWeights(@CurrentUser() user: AuthUser, @Query() query: ListWeightsQuery): Promise<{ items: WeightView[] }> {
+    const items = await this.users.listWeights(user.userId, query.limit);
+    return { items: items.map(toWeightView) };
+  }
+}
