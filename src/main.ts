@@ -14,12 +14,17 @@ async function bootstrap(): Promise<void> {
   // Validate before Nest starts, so a bad value is one clear line and exit code 1.
   parseConfig(process.env);
 
-  const app = await NestFactory.create<NestExpressApplication>(AppModule, { bodyParser: false, abortOnError: false });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule, {
+    bodyParser: false,
+    abortOnError: false,
+  });
   configureHttp(app);
   const config = app.get<AppConfig>(APP_CONFIG);
   const logger = new Logger('Main');
   if (config.database.url === undefined && config.redis.url === undefined) {
-    logger.warn('Embedded mode: PGlite and an in-process bus. Set DATABASE_URL and REDIS_URL to run several instances.');
+    logger.warn(
+      'Embedded mode: PGlite and an in-process bus. Set DATABASE_URL and REDIS_URL to run several instances.',
+    );
   }
 
   const lifecycle = app.get(LifecycleService);

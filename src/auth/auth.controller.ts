@@ -1,4 +1,13 @@
-import { Body, Controller, HttpCode, Post, Req, Res, UseGuards, BadRequestException } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  HttpCode,
+  Post,
+  Req,
+  Res,
+  UseGuards,
+  BadRequestException,
+} from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { UserView } from '../users/user.entity';
 import type { AuthUser } from './auth-user';
@@ -24,7 +33,11 @@ export class AuthController {
   @Public()
   @UseGuards(AuthRateLimitGuard)
   @Post('register')
-  async register(@Body() dto: RegisterDto, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<AuthResponse> {
+  async register(
+    @Body() dto: RegisterDto,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<AuthResponse> {
     return this.respond(await this.auth.register(dto), req, res);
   }
 
@@ -32,20 +45,36 @@ export class AuthController {
   @UseGuards(AuthRateLimitGuard)
   @Post('login')
   @HttpCode(200)
-  async login(@Body() dto: LoginDto, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<AuthResponse> {
+  async login(
+    @Body() dto: LoginDto,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<AuthResponse> {
     return this.respond(await this.auth.login(dto), req, res);
   }
 
   @Post('logout')
   @HttpCode(204)
-  async logout(@CurrentUser() user: AuthUser, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<void> {
+  async logout(
+    @CurrentUser() user: AuthUser,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<void> {
     await this.auth.logout(user);
-    res.clearCookie(ACCESS_TOKEN_COOKIE, { httpOnly: true, sameSite: 'lax', path: '/', secure: req.secure });
+    res.clearCookie(ACCESS_TOKEN_COOKIE, {
+      httpOnly: true,
+      sameSite: 'lax',
+      path: '/',
+      secure: req.secure,
+    });
   }
 
   @Post('stream-ticket')
-  async streamTicket(@CurrentUser() user: AuthUser): Promise<{ ticket: string; expiresAt: string }> {
-    if (user.sessionId === null) throw new BadRequestException('stream tickets are issued for logins made here');
+  async streamTicket(
+    @CurrentUser() user: AuthUser,
+  ): Promise<{ ticket: string; expiresAt: string }> {
+    if (user.sessionId === null)
+      throw new BadRequestException('stream tickets are issued for logins made here');
     const { ticket, expiresAt } = await this.tickets.issue(user);
     return { ticket, expiresAt: expiresAt.toISOString() };
   }

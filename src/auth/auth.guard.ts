@@ -19,15 +19,21 @@ export class AuthGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
     const kind =
-      this.reflector.getAllAndOverride<AuthKind | undefined>(AUTH_KIND, [context.getHandler(), context.getClass()]) ??
-      'user';
+      this.reflector.getAllAndOverride<AuthKind | undefined>(AUTH_KIND, [
+        context.getHandler(),
+        context.getClass(),
+      ]) ?? 'user';
     if (kind === 'public') return true;
     const req = context.switchToHttp().getRequest<AuthenticatedRequest>();
 
     if (kind === 'api-key') {
       const key = req.headers['x-api-key'];
       // Compare digests: constant time, and no length leak.
-      if (typeof key === 'string' && timingSafeEqual(digest(key), digest(this.config.auth.serviceApiKey))) return true;
+      if (
+        typeof key === 'string' &&
+        timingSafeEqual(digest(key), digest(this.config.auth.serviceApiKey))
+      )
+        return true;
       throw new UnauthorizedException('a valid X-Api-Key is required');
     }
 

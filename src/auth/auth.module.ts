@@ -17,7 +17,11 @@ import { TokenService } from './token.service';
 
 @Global()
 @Module({
-  imports: [JwtModule.register({}), TypeOrmModule.forFeature([AuthSession, StreamTicket]), UsersModule],
+  imports: [
+    JwtModule.register({}),
+    TypeOrmModule.forFeature([AuthSession, StreamTicket]),
+    UsersModule,
+  ],
   controllers: [AuthController],
   providers: [
     AuthService,

@@ -30,7 +30,10 @@ export class AuthService {
 
   async login(dto: LoginDto): Promise<LoginResult> {
     const found = await this.users.findCredentials(dto.username);
-    const ok = found === null ? await this.hasher.verifyNothing(dto.password) : await this.hasher.verify(dto.password, found.passwordHash);
+    const ok =
+      found === null
+        ? await this.hasher.verifyNothing(dto.password)
+        : await this.hasher.verify(dto.password, found.passwordHash);
     if (!ok || found === null) throw new UnauthorizedException('invalid username or password');
     return this.startSession(toUserView(found.user));
   }
@@ -40,7 +43,10 @@ export class AuthService {
   }
 
   private async startSession(user: UserView): Promise<LoginResult> {
-    const sessionId = await this.sessions.create(user.id, new Date(Date.now() + this.tokens.ttlMs()));
+    const sessionId = await this.sessions.create(
+      user.id,
+      new Date(Date.now() + this.tokens.ttlMs()),
+    );
     const { token, expiresAt } = await this.tokens.issue(user.id, sessionId);
     return { user, accessToken: token, expiresAt };
   }

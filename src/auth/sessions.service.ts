@@ -22,7 +22,9 @@ export class SessionsService implements OnModuleDestroy {
     @InjectRepository(AuthSession) private readonly sessions: Repository<AuthSession>,
     private readonly bus: Bus,
   ) {
-    this.unsubscribe = this.bus.subscribe('auth.session-ended', ({ sessionId }) => this.active.delete(sessionId));
+    this.unsubscribe = this.bus.subscribe('auth.session-ended', ({ sessionId }) =>
+      this.active.delete(sessionId),
+    );
   }
 
   onModuleDestroy(): void {
@@ -48,7 +50,10 @@ export class SessionsService implements OnModuleDestroy {
   }
 
   async revoke(userId: string, sessionId: string): Promise<void> {
-    await this.sessions.update({ id: sessionId, userId, revokedAt: IsNull() }, { revokedAt: new Date() });
+    await this.sessions.update(
+      { id: sessionId, userId, revokedAt: IsNull() },
+      { revokedAt: new Date() },
+    );
     this.active.delete(sessionId);
     this.bus.publish('auth.session-ended', { userId, sessionId });
   }

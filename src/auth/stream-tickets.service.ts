@@ -27,7 +27,9 @@ export class StreamTicketsService {
       [hash(ticket), user.userId, user.sessionId, expiresAt],
     );
     // Opportunistic sweep of spent-by-time tickets; cheap with the expiry index.
-    await this.db.query(`DELETE FROM stream_tickets WHERE expires_at < now() - interval '1 minute'`);
+    await this.db.query(
+      `DELETE FROM stream_tickets WHERE expires_at < now() - interval '1 minute'`,
+    );
     return { ticket, expiresAt };
   }
 
@@ -42,7 +44,8 @@ export class StreamTicketsService {
       [hash(ticket)],
     )) as unknown;
     const row = firstRow(rows);
-    if (row === null || !(row.expires_at instanceof Date) || row.expires_at.getTime() < Date.now()) return null;
+    if (row === null || !(row.expires_at instanceof Date) || row.expires_at.getTime() < Date.now())
+      return null;
     return { userId: String(row.user_id), sessionId: String(row.session_id) };
   }
 }

@@ -13,7 +13,9 @@ export interface CredentialSource {
  */
 export function extractToken(headers: CredentialSource, explicit?: unknown): string | null {
   if (typeof explicit === 'string' && explicit.length > 0) return explicit;
-  const auth = Array.isArray(headers.authorization) ? headers.authorization[0] : headers.authorization;
+  const auth = Array.isArray(headers.authorization)
+    ? headers.authorization[0]
+    : headers.authorization;
   if (auth !== undefined) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(auth);
     if (match) return match[1];

@@ -35,7 +35,9 @@ export class TokenService {
   /** The token's claims if its signature and expiry hold; null otherwise (never throws). */
   async verify(token: string): Promise<AuthUser | null> {
     if (token.length > 4096) return null;
-    const header = this.jwt.decode<{ header?: { alg?: unknown } } | null>(token, { complete: true });
+    const header = this.jwt.decode<{ header?: { alg?: unknown } } | null>(token, {
+      complete: true,
+    });
     const alg = header?.header?.alg;
     try {
       let claims: AccessClaims;

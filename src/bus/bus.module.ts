@@ -13,10 +13,17 @@ import { RedisBus } from './redis.bus';
       inject: [APP_CONFIG, RedisConnections],
       useFactory: (config: AppConfig, redis: RedisConnections): Bus => {
         if (redis.command === null || redis.subscriber === null) {
-          new Logger('Bus').warn('REDIS_URL is not set: using an in-process bus (one instance only)');
+          new Logger('Bus').warn(
+            'REDIS_URL is not set: using an in-process bus (one instance only)',
+          );
           return new MemoryBus(config.instanceId);
         }
-        return new RedisBus(redis.command, redis.subscriber, config.redis.prefix, config.instanceId);
+        return new RedisBus(
+          redis.command,
+          redis.subscriber,
+          config.redis.prefix,
+          config.instanceId,
+        );
       },
     },
   ],

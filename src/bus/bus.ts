@@ -6,7 +6,7 @@
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface BusTopics {}
 
-export type BusTopic = keyof BusTopics & string;
+export type BusTopic = Extract<keyof BusTopics, string>;
 
 export interface BusMeta {
   /** Instance that published the event. */

@@ -7,7 +7,10 @@ export class LocalDispatcher {
   private readonly logger = new Logger('Bus');
 
   /** Returns true when this was the topic's first handler. */
-  add<T extends BusTopic>(topic: T, handler: BusHandler<T>): { first: boolean; remove: () => boolean } {
+  add<T extends BusTopic>(
+    topic: T,
+    handler: BusHandler<T>,
+  ): { first: boolean; remove: () => boolean } {
     let set = this.handlers.get(topic);
     const first = set === undefined;
     if (set === undefined) {
@@ -40,7 +43,9 @@ export class LocalDispatcher {
       try {
         handler(payload as BusTopics[BusTopic], meta);
       } catch (err) {
-        this.logger.error(`handler for ${topic} failed: ${err instanceof Error ? err.message : String(err)}`);
+        this.logger.error(
+          `handler for ${topic} failed: ${err instanceof Error ? err.message : String(err)}`,
+        );
       }
     }
   }

@@ -38,8 +38,12 @@ export class RedisBus extends Bus {
     private readonly instanceId: string,
   ) {
     super();
-    subscriber.on('message', (channel: string, message: string) => this.onMessage(channel, message));
-    void this.subscriber.subscribe(this.channel(CANARY)).catch((err: unknown) => this.logFailure('subscribe', err));
+    subscriber.on('message', (channel: string, message: string) =>
+      this.onMessage(channel, message),
+    );
+    void this.subscriber
+      .subscribe(this.channel(CANARY))
+      .catch((err: unknown) => this.logFailure('subscribe', err));
     // An idle subscriber can die silently (NAT, a hung server): ping it, and reconnect when the
     // answer does not come. ioredis re-subscribes every channel after reconnecting.
     this.pingTimer = setInterval(() => this.pingSubscriber(), PING_INTERVAL_MS);
@@ -49,14 +53,18 @@ export class RedisBus extends Bus {
   publish<T extends BusTopic>(topic: T, payload: BusTopics[T]): void {
     this.counters.published++;
     const publishedAt = Date.now();
-    queueMicrotask(() => this.local.dispatch(topic, payload, { origin: this.instanceId, publishedAt }));
+    queueMicrotask(() =>
+      this.local.dispatch(topic, payload, { origin: this.instanceId, publishedAt }),
+    );
     this.send(topic, { o: this.instanceId, t: publishedAt, p: payload });
   }
 
   subscribe<T extends BusTopic>(topic: T, handler: BusHandler<T>): () => void {
     const { first, remove } = this.local.add(topic, handler);
     if (first) {
-      void this.subscriber.subscribe(this.channel(topic)).catch((err: unknown) => this.logFailure('subscribe', err));
+      void this.subscriber
+        .subscribe(this.channel(topic))
+        .catch((err: unknown) => this.logFailure('subscribe', err));
     }
     return () => {
       if (remove()) {
@@ -119,7 +127,8 @@ export class RedisBus extends Bus {
       return;
     }
     if (topic === CANARY) {
-      if (envelope.o === this.instanceId && typeof envelope.p === 'string') this.probes.get(envelope.p)?.();
+      if (envelope.o === this.instanceId && typeof envelope.p === 'string')
+        this.probes.get(envelope.p)?.();
       return;
     }
     if (envelope.o === this.instanceId) return; // already delivered locally at publish

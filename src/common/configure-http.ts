@@ -1,7 +1,7 @@
 import { ValidationPipe, type INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { HttpExceptionFilter } from './http-exception.filter';
+import { HttpExceptionFilter, toErrorBody } from './http-exception.filter';
 import { SafeTextPipe } from './safe-text.pipe';
 
 const DEFAULT_BODY_LIMIT = '64kb';
@@ -20,11 +20,26 @@ export function configureHttp(app: INestApplication): void {
     res.setHeader('X-Content-Type-Options', 'nosniff');
     next();
   });
-  const small = express.json({ limit: DEFAULT_BODY_LIMIT, strict: true, type: ['application/json', 'application/*+json'] });
-  const large = express.json({ limit: '1mb', strict: true, type: ['application/json', 'application/*+json'] });
+  const small = express.json({
+    limit: DEFAULT_BODY_LIMIT,
+    strict: true,
+    type: ['application/json', 'application/*+json'],
+  });
+  const large = express.json({
+    limit: '1mb',
+    strict: true,
+    type: ['application/json', 'application/*+json'],
+  });
   expressApp.use((req: Request, res: Response, next: NextFunction) => {
     const route = LARGE_BODY_ROUTES.find((r) => r.method === req.method && r.path === req.path);
     (route === undefined ? small : large)(req, res, next);
+  });
+  // Body-parser failures (too large, malformed JSON) answered here, in the contract's shape,
+  // without the parser's own message.
+  expressApp.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
+    if (err === undefined || err === null) return next();
+    const body = toErrorBody(err);
+    res.status(body.statusCode).json(body);
   });
   app.useGlobalPipes(
     new SafeTextPipe(),

@@ -24,16 +24,22 @@ export function toErrorBody(err: unknown): ErrorBody {
     const response = err.getResponse();
     let message: string | string[] = err.message;
     if (typeof response === 'object' && response !== null && 'message' in response) {
-      const m = (response as { message: unknown }).message;
-      if (typeof m === 'string' || (Array.isArray(m) && m.every((x) => typeof x === 'string'))) message = m as string | string[];
+      const m: unknown = response.message;
+      if (typeof m === 'string' || (Array.isArray(m) && m.every((x) => typeof x === 'string')))
+        message = m;
     }
     return { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message };
   }
   if (isDatabaseUnavailable(err)) {
-    return { statusCode: 503, error: STATUS_CODES[503] ?? 'Service Unavailable', message: 'the database is unavailable; retry shortly' };
+    return {
+      statusCode: 503,
+      error: STATUS_CODES[503] ?? 'Service Unavailable',
+      message: 'the database is unavailable; retry shortly',
+    };
   }
   const p = (typeof err === 'object' && err !== null ? err : {}) as ParserError;
-  const status = typeof p.status === 'number' ? p.status : typeof p.statusCode === 'number' ? p.statusCode : 0;
+  const status =
+    typeof p.status === 'number' ? p.status : typeof p.statusCode === 'number' ? p.statusCode : 0;
   if (typeof p.type === 'string' && status >= 400 && status < 500) {
     const messages: Record<string, string> = {
       'entity.too.large': 'request body is too large',
@@ -42,9 +48,17 @@ export function toErrorBody(err: unknown): ErrorBody {
       'charset.unsupported': 'unsupported charset',
       'request.aborted': 'request aborted',
     };
-    return { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message: messages[p.type] ?? 'bad request' };
+    return {
+      statusCode: status,
+      error: STATUS_CODES[status] ?? 'Error',
+      message: messages[p.type] ?? 'bad request',
+    };
   }
-  return { statusCode: 500, error: STATUS_CODES[500] ?? 'Internal Server Error', message: 'internal error' };
+  return {
+    statusCode: 500,
+    error: STATUS_CODES[500] ?? 'Internal Server Error',
+    message: 'internal error',
+  };
 }
 
 @Catch()
@@ -56,7 +70,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const res = host.switchToHttp().getResponse<Response>();
     const body = toErrorBody(err);
     if (body.statusCode >= 500) {
-      if (body.statusCode === 503) this.logger.warn(`503: ${err instanceof Error ? err.message : String(err)}`);
+      if (body.statusCode === 503)
+        this.logger.warn(`503: ${err instanceof Error ? err.message : String(err)}`);
       else this.logger.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
     }
     if (res.headersSent) {
@@ -64,7 +79,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
       res.end();
       return;
     }
-    if (err instanceof TooManyRequestsException) res.setHeader('Retry-After', String(Math.ceil(err.retryAfterMs / 1000)));
+    if (err instanceof TooManyRequestsException)
+      res.setHeader('Retry-After', String(Math.ceil(err.retryAfterMs / 1000)));
     if (body.statusCode === 503) res.setHeader('Retry-After', '5');
     res.status(body.statusCode).json(body);
   }

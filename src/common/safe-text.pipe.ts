@@ -29,7 +29,8 @@ export function findUnsafeText(value: unknown, path = '', depth = 0): string | n
 export class SafeTextPipe implements PipeTransform {
   transform(value: unknown): unknown {
     const where = findUnsafeText(value);
-    if (where !== null) throw new BadRequestException(`${where} contains a NUL character or an unpaired surrogate`);
+    if (where !== null)
+      throw new BadRequestException(`${where} contains a NUL character or an unpaired surrogate`);
     return value;
   }
 }

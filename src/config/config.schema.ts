@@ -45,7 +45,8 @@ const symbols = z
       .filter((s) => s !== ''),
   )
   .refine(
-    (list) => list.length >= 1 && list.length <= 500 && list.every((s) => /^[A-Z0-9.]{1,10}$/.test(s)),
+    (list) =>
+      list.length >= 1 && list.length <= 500 && list.every((s) => /^[A-Z0-9.]{1,10}$/.test(s)),
     'must be a comma-separated list of 1-500 symbols of [A-Z0-9.]{1,10}',
   );
 
@@ -53,13 +54,16 @@ const url = (protocols: string[]) =>
   z
     .string()
     .trim()
-    .refine((v) => {
-      try {
-        return protocols.includes(new URL(v).protocol);
-      } catch {
-        return false;
-      }
-    }, `must be a URL with scheme ${protocols.join(' or ')}`);
+    .refine(
+      (v) => {
+        try {
+          return protocols.includes(new URL(v).protocol);
+        } catch {
+          return false;
+        }
+      },
+      `must be a URL with scheme ${protocols.join(' or ')}`,
+    );
 
 /** The environment, as the service reads it. Every variable has a default except the secrets. */
 export const envSchema = z.object({
@@ -141,14 +145,17 @@ const EMBEDDED_DEFAULTS = {
  * Parses and validates the environment into the one typed config object.
  * Throws ConfigError naming the first offending variable.
  */
-export function parseConfig(raw: NodeJS.ProcessEnv | Record<string, string | undefined>): AppConfig {
+export function parseConfig(
+  raw: NodeJS.ProcessEnv | Record<string, string | undefined>,
+): AppConfig {
   const result = envSchema.safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0];
     const name = String(issue.path[0] ?? 'environment');
     const value = raw[name];
     const secret = /SECRET|KEY|PASSWORD/.test(name);
-    const shown = value === undefined || secret ? '' : ` (got ${JSON.stringify(value.slice(0, 80))})`;
+    const shown =
+      value === undefined || secret ? '' : ` (got ${JSON.stringify(value.slice(0, 80))})`;
     throw new ConfigError(`Invalid configuration: ${name} ${issue.message}${shown}`);
   }
   const env = result.data;
@@ -156,12 +163,15 @@ export function parseConfig(raw: NodeJS.ProcessEnv | Record<string, string | und
   const requireSecret = (name: 'JWT_SECRET' | 'SERVICE_API_KEY', fallback: string): string => {
     const value = env[name];
     if (value !== undefined) {
-      if (value.length < 16) throw new ConfigError(`Invalid configuration: ${name} must be at least 16 characters`);
+      if (value.length < 16)
+        throw new ConfigError(`Invalid configuration: ${name} must be at least 16 characters`);
       return value;
     }
     // Several instances must share the secret, so only the single-process laptop mode may invent one.
     if (embedded) return fallback;
-    throw new ConfigError(`Invalid configuration: ${name} is required when DATABASE_URL or REDIS_URL is set`);
+    throw new ConfigError(
+      `Invalid configuration: ${name} is required when DATABASE_URL or REDIS_URL is set`,
+    );
   };
   return {
     env: env.NODE_ENV,
@@ -179,7 +189,10 @@ export function parseConfig(raw: NodeJS.ProcessEnv | Record<string, string | und
       serviceApiKey: requireSecret('SERVICE_API_KEY', EMBEDDED_DEFAULTS.serviceApiKey),
       rateLimitPerMinute: env.AUTH_RATE_LIMIT,
     },
-    chat: { rateLimitMessages: env.RATE_LIMIT_MESSAGES, rateLimitWindowMs: env.RATE_LIMIT_WINDOW_MS },
+    chat: {
+      rateLimitMessages: env.RATE_LIMIT_MESSAGES,
+      rateLimitWindowMs: env.RATE_LIMIT_WINDOW_MS,
+    },
     sse: { heartbeatMs: env.SSE_HEARTBEAT_MS },
     stocks: { feed: env.STOCK_FEED, symbols: env.STOCK_SYMBOLS, tickMs: env.STOCK_TICK_MS },
     reminders: {

@@ -31,9 +31,16 @@ export function buildDataSourceOptions(config: AppConfig): DataSourceOptions {
     url: config.database.url,
     connectTimeoutMS: 3000,
     // A dead database must fail requests fast (503) rather than queue them behind the pool.
-    extra: { max: 20, connectionTimeoutMillis: 3000, idleTimeoutMillis: 30000, application_name: 'realtime-service' },
+    extra: {
+      max: 20,
+      connectionTimeoutMillis: 3000,
+      idleTimeoutMillis: 30000,
+      application_name: 'realtime-service',
+    },
     poolErrorHandler: (err: unknown) =>
-      logger.warn(`idle database connection failed: ${err instanceof Error ? err.message : String(err)}`),
+      logger.warn(
+        `idle database connection failed: ${err instanceof Error ? err.message : String(err)}`,
+      ),
   };
 }
 
@@ -54,9 +61,14 @@ export async function runMigrations(dataSource: DataSource): Promise<void> {
   try {
     await lockRunner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     const applied = await dataSource.runMigrations({ transaction: 'each' });
-    if (applied.length > 0) logger.log(`applied ${applied.length} migration(s): ${applied.map((m) => m.name).join(', ')}`);
+    if (applied.length > 0)
+      logger.log(
+        `applied ${applied.length} migration(s): ${applied.map((m) => m.name).join(', ')}`,
+      );
   } finally {
-    await lockRunner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+    await lockRunner
+      .query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY])
+      .catch(() => undefined);
     await lockRunner.release();
   }
 }

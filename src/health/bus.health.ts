@@ -15,6 +15,8 @@ export class BusHealthIndicator {
   async check(key: 'bus'): Promise<HealthIndicatorResult<'bus'>> {
     const indicator = this.health.check(key);
     const ok = await this.bus.probe(CANARY_TIMEOUT_MS);
-    return ok ? indicator.up() : indicator.down({ message: `canary did not return within ${CANARY_TIMEOUT_MS} ms` });
+    return ok
+      ? indicator.up()
+      : indicator.down({ message: `canary did not return within ${CANARY_TIMEOUT_MS} ms` });
   }
 }

@@ -1,5 +1,10 @@
 import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
-import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator, type HealthCheckResult } from '@nestjs/terminus';
+import {
+  HealthCheck,
+  HealthCheckService,
+  TypeOrmHealthIndicator,
+  type HealthCheckResult,
+} from '@nestjs/terminus';
 import { Public } from '../auth/auth.decorators';
 import { LifecycleService } from '../lifecycle/lifecycle.service';
 import { BusHealthIndicator } from './bus.health';
@@ -25,8 +30,14 @@ export class HealthController {
   @HealthCheck()
   ready(): Promise<HealthCheckResult> {
     if (this.lifecycle.draining) {
-      throw new ServiceUnavailableException({ status: 'error', error: { shutdown: { status: 'down', message: 'instance is shutting down' } } });
+      throw new ServiceUnavailableException({
+        status: 'error',
+        error: { shutdown: { status: 'down', message: 'instance is shutting down' } },
+      });
     }
-    return this.health.check([() => this.db.pingCheck('database', { timeout: 1500 }), () => this.bus.check('bus')]);
+    return this.health.check([
+      () => this.db.pingCheck('database', { timeout: 1500 }),
+      () => this.bus.check('bus'),
+    ]);
   }
 }

@@ -76,7 +76,9 @@ export class RateLimiter {
       const now = Date.now();
       if (now - this.lastWarn > 5000) {
         this.lastWarn = now;
-        this.logger.warn(`Redis unavailable, limiting per instance: ${err instanceof Error ? err.message : String(err)}`);
+        this.logger.warn(
+          `Redis unavailable, limiting per instance: ${err instanceof Error ? err.message : String(err)}`,
+        );
       }
       return this.memory.consume(bucket, limit, windowMs);
     }

@@ -12,7 +12,11 @@ interface WeightView {
   measuredAt: string;
 }
 
-const toWeightView = (w: Weight): WeightView => ({ id: w.id, weightKg: w.weightKg, measuredAt: w.measuredAt.toISOString() });
+const toWeightView = (w: Weight): WeightView => ({
+  id: w.id,
+  weightKg: w.weightKg,
+  measuredAt: w.measuredAt.toISOString(),
+});
 
 /** Small clock differences between a phone and the server are not "the future". */
 const FUTURE_TOLERANCE_MS = 5_000;
@@ -34,16 +38,21 @@ export class UsersController {
   @Post('weights')
   async addWeight(@CurrentUser() user: AuthUser, @Body() dto: AddWeightDto): Promise<WeightView> {
     const measuredAt = dto.measuredAt === undefined ? new Date() : new Date(dto.measuredAt);
-    if (Number.isNaN(measuredAt.getTime())) throw new BadRequestException('measuredAt must be an ISO-8601 time');
+    if (Number.isNaN(measuredAt.getTime()))
+      throw new BadRequestException('measuredAt must be an ISO-8601 time');
     if (measuredAt.getTime() > Date.now() + FUTURE_TOLERANCE_MS) {
       throw new BadRequestException('measuredAt must not be in the future');
     }
-    if (measuredAt.getUTCFullYear() < 1900) throw new BadRequestException('measuredAt is too far in the past');
+    if (measuredAt.getUTCFullYear() < 1900)
+      throw new BadRequestException('measuredAt is too far in the past');
     return toWeightView(await this.users.addWeight(user.userId, dto.weightKg, measuredAt));
   }
 
   @Get('weights')
-  async listWeights(@CurrentUser() user: AuthUser, @Query() query: ListWeightsQuery): Promise<{ items: WeightView[] }> {
+  async listWeights(
+    @CurrentUser() user: AuthUser,
+    @Query() query: ListWeightsQuery,
+  ): Promise<{ items: WeightView[] }> {
     const items = await this.users.listWeights(user.userId, query.limit);
     return { items: items.map(toWeightView) };
   }

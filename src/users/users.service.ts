@@ -20,9 +20,10 @@ export class UsersService {
         .values({ username, displayName, passwordHash })
         .returning('*')
         .execute();
-      return this.users.create(inserted.generatedMaps[0] as Partial<User>) as User;
+      return this.users.create(inserted.generatedMaps[0] as Partial<User>);
     } catch (err) {
-      if (isUniqueViolation(err, 'users_username_key')) throw new ConflictException('username is taken');
+      if (isUniqueViolation(err, 'users_username_key'))
+        throw new ConflictException('username is taken');
       throw err;
     }
   }
@@ -53,6 +54,10 @@ export class UsersService {
   }
 
   listWeights(userId: string, limit: number): Promise<Weight[]> {
-    return this.weights.find({ where: { userId }, order: { measuredAt: 'DESC', createdAt: 'DESC' }, take: limit });
+    return this.weights.find({
+      where: { userId },
+      order: { measuredAt: 'DESC', createdAt: 'DESC' },
+      take: limit,
+    });
   }
 }

@@ -10,7 +10,13 @@ export class Weight {
   @Column({ name: 'user_id', type: 'uuid' })
   userId!: string;
 
-  @Column({ name: 'weight_kg', type: 'numeric', precision: 6, scale: 2, transformer: numericTransformer })
+  @Column({
+    name: 'weight_kg',
+    type: 'numeric',
+    precision: 6,
+    scale: 2,
+    transformer: numericTransformer,
+  })
   weightKg!: number;
 
   @Column({ name: 'measured_at', type: 'timestamptz' })

@@ -1,0 +1,67 @@
+import { ConfigError, parseConfig } from './config.schema';
+
+describe('parseConfig', () => {
+  it('gives every documented default in embedded mode', () => {
+    const c = parseConfig({});
+    expect(c.port).toBe(3000);
+    expect(c.database.url).toBeUndefined();
+    expect(c.redis.url).toBeUndefined();
+    expect(c.stocks).toEqual({
+      feed: 'simulated',
+      symbols: expect.arrayContaining(['AAPL', 'MSFT']),
+      tickMs: 1000,
+    });
+    expect(c.reminders).toEqual({ cron: '0 9 * * 1', timeZone: 'UTC', staleDays: 7 });
+    expect(c.sse.heartbeatMs).toBe(15000);
+    expect(c.chat).toEqual({ rateLimitMessages: 20, rateLimitWindowMs: 10000 });
+    expect(c.auth.rateLimitPerMinute).toBe(30);
+    expect(c.auth.jwtSecret.length).toBeGreaterThanOrEqual(32);
+    expect(c.corsOrigins).toEqual([]);
+  });
+
+  it('parses lists and numbers', () => {
+    const c = parseConfig({
+      STOCK_SYMBOLS: ' aapl, brk.b ,',
+      CORS_ORIGINS: 'https://a.example.com, http://localhost:5173',
+      STOCK_TICK_MS: '10',
+      WEIGHT_REMINDER_CRON: '*/2 * * * * *',
+      WEIGHT_REMINDER_TZ: 'Europe/Berlin',
+    });
+    expect(c.stocks.symbols).toEqual(['AAPL', 'BRK.B']);
+    expect(c.corsOrigins).toEqual(['https://a.example.com', 'http://localhost:5173']);
+    expect(c.stocks.tickMs).toBe(10);
+    expect(c.reminders.cron).toBe('*/2 * * * * *');
+  });
+
+  it.each([
+    ['PORT', '-1'],
+    ['STOCK_TICK_MS', '60001'],
+    ['RATE_LIMIT_MESSAGES', '1000001'],
+    ['AUTH_RATE_LIMIT', '-3'],
+    ['STOCK_SYMBOLS', 'TOO_LONG_SYMBOL'],
+    ['CORS_ORIGINS', 'not a url'],
+    ['REDIS_URL', 'http://localhost'],
+    ['INSTANCE_ID', 'has space'],
+    ['SSE_HEARTBEAT_MS', '1.5'],
+  ])('names %s when it is %j', (name, value) => {
+    expect(() => parseConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => parseConfig({ [name]: value })).toThrow(
+      new RegExp(`^Invalid configuration: ${name} `),
+    );
+  });
+
+  it('requires shared secrets once Postgres or Redis is configured', () => {
+    expect(() => parseConfig({ REDIS_URL: 'redis://127.0.0.1:6379' })).toThrow(
+      /JWT_SECRET is required/,
+    );
+    expect(() => parseConfig({ REDIS_URL: 'redis://x', JWT_SECRET: 'x'.repeat(16) })).toThrow(
+      /SERVICE_API_KEY is required/,
+    );
+    const c = parseConfig({
+      REDIS_URL: 'redis://x',
+      JWT_SECRET: 's'.repeat(16),
+      SERVICE_API_KEY: 'k'.repeat(16),
+    });
+    expect(c.auth.jwtSecret).toBe('s'.repeat(16));
+  });
+});
