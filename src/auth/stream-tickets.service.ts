@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
+import { rowsOf } from '../database/rows';
 import type { AuthUser } from './auth-user';
 
 export const STREAM_TICKET_TTL_MS = 30_000;
@@ -39,27 +40,19 @@ export class StreamTicketsService {
    */
   async redeem(ticket: string): Promise<{ userId: string; sessionId: string } | null> {
     if (ticket.length === 0 || ticket.length > 128) return null;
-    const rows = (await this.db.query(
-      `DELETE FROM stream_tickets WHERE ticket_hash = $1 RETURNING user_id, session_id, expires_at`,
-      [hash(ticket)],
-    )) as unknown;
-    const row = firstRow(rows);
-    if (row === null || !(row.expires_at instanceof Date) || row.expires_at.getTime() < Date.now())
-      return null;
-    return { userId: String(row.user_id), sessionId: String(row.session_id) };
+    const [row] = rowsOf<TicketRow>(
+      await this.db.query(
+        `DELETE FROM stream_tickets WHERE ticket_hash = $1 RETURNING user_id, session_id, expires_at`,
+        [hash(ticket)],
+      ),
+    );
+    if (row === undefined || row.expires_at.getTime() < Date.now()) return null;
+    return { userId: row.user_id, sessionId: row.session_id };
   }
 }
 
 interface TicketRow {
-  user_id: unknown;
-  session_id: unknown;
-  expires_at: unknown;
-}
-
-/** TypeORM returns `[rows, count]` for DELETE ... RETURNING on Postgres, plain rows elsewhere. */
-function firstRow(result: unknown): TicketRow | null {
-  if (!Array.isArray(result)) return null;
-  const rows: unknown = Array.isArray(result[0]) ? result[0] : result;
-  if (!Array.isArray(rows) || rows.length === 0) return null;
-  return rows[0] as TicketRow;
+  user_id: string;
+  session_id: string;
+  expires_at: Date;
 }

@@ -22,6 +22,12 @@ if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return {1, 0}
 `;
 
+const REFUND = `
+local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+if count > 0 then redis.call('DECR', KEYS[1]) end
+return 0
+`;
+
 /** In-process windows: the limiter for one instance, and the fallback while Redis is down. */
 export class MemoryWindows {
   private readonly windows = new Map<string, { count: number; resetAt: number }>();
@@ -36,6 +42,11 @@ export class MemoryWindows {
     if (w.count >= limit) return { allowed: false, retryAfterMs: w.resetAt - now };
     w.count++;
     return { allowed: true, retryAfterMs: 0 };
+  }
+
+  refund(key: string, now = Date.now()): void {
+    const w = this.windows.get(key);
+    if (w !== undefined && w.resetAt > now && w.count > 0) w.count--;
   }
 
   private sweep(now: number): void {
@@ -82,5 +93,12 @@ export class RateLimiter {
       }
       return this.memory.consume(bucket, limit, windowMs);
     }
+  }
+
+  /** Gives back one slot taken by `consume` for an attempt that turned out not to count. */
+  async refund(bucket: string): Promise<void> {
+    this.memory.refund(bucket);
+    if (this.redis === null) return;
+    await this.redis.eval(REFUND, 1, `${this.config.redis.prefix}rl:${bucket}`).catch(() => undefined);
   }
 }

@@ -1,0 +1,37 @@
+import type { MessageView } from './chat.views';
+
+export interface TypingEvent {
+  roomId: string;
+  userId: string;
+  isTyping: boolean;
+}
+
+export interface ReadEvent {
+  roomId: string;
+  userId: string;
+  seq: number;
+}
+
+/** A member left a room: every instance unsubscribes that user's sockets from it. */
+export interface MemberLeftEvent {
+  roomId: string;
+  userId: string;
+}
+
+/** A user's first socket anywhere appeared, or the last one went. */
+export interface PresenceEvent {
+  userId: string;
+  online: boolean;
+  /** The rooms whose subscribers are told; looked up once by the publisher. */
+  roomIds: string[];
+}
+
+declare module '../bus/bus' {
+  interface BusTopics {
+    'chat.message': MessageView;
+    'chat.typing': TypingEvent;
+    'chat.read': ReadEvent;
+    'chat.member-left': MemberLeftEvent;
+    presence: PresenceEvent;
+  }
+}

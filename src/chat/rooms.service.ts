@@ -1,0 +1,156 @@
+import { BadRequestException, ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
+import { Bus } from '../bus/bus';
+import { rowsOf } from '../database/rows';
+import type { RoomView } from './chat.views';
+import type { RoomKind } from './room.entity';
+import './chat.events';
+
+interface RoomRow {
+  id: string;
+  name: string;
+  kind: RoomKind;
+  last_seq: number | string;
+  created_at: Date;
+  member_ids: string[] | null;
+}
+
+const ROOM_COLUMNS = `r.id, r.name, r.kind, r.last_seq, r.created_at,
+  (SELECT array_agg(m.user_id::text ORDER BY m.joined_at, m.user_id) FROM room_members m WHERE m.room_id = r.id) AS member_ids`;
+
+const toRoomView = (row: RoomRow): RoomView => ({
+  id: row.id,
+  name: row.name,
+  kind: row.kind,
+  memberIds: row.member_ids ?? [],
+  lastSeq: Number(row.last_seq),
+  createdAt: row.created_at.toISOString(),
+});
+
+/** Rooms and their members. Membership is what authorises every room endpoint and event. */
+@Injectable()
+export class RoomsService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly bus: Bus,
+  ) {}
+
+  async create(creatorId: string, name: string, memberIds: string[] = []): Promise<RoomView> {
+    const trimmed = name.trim();
+    if (trimmed.length === 0) throw new BadRequestException('name must not be blank');
+    const members = [...new Set([creatorId, ...memberIds])];
+    return this.db.transaction(async (tx) => {
+      const found = rowsOf<{ id: string }>(await tx.query(`SELECT id FROM users WHERE id = ANY($1::uuid[])`, [members]));
+      if (found.length !== members.length) throw new NotFoundException('one or more memberIds are not users');
+      const [room] = rowsOf<{ id: string }>(
+        await tx.query(`INSERT INTO rooms (name, kind, created_by) VALUES ($1, 'group', $2) RETURNING id`, [trimmed, creatorId]),
+      );
+      await tx.query(
+        `INSERT INTO room_members (room_id, user_id) SELECT $1, u FROM unnest($2::uuid[]) WITH ORDINALITY AS t(u, i) ORDER BY i`,
+        [room.id, members],
+      );
+      return this.load(tx, room.id);
+    });
+  }
+
+  /** The one direct room of two users; `created` is false when it already existed. */
+  async direct(userId: string, otherId: string): Promise<{ room: RoomView; created: boolean }> {
+    if (userId === otherId) throw new BadRequestException('a direct room needs another user');
+    const key = [userId, otherId].sort().join(':');
+    return this.db.transaction(async (tx) => {
+      const users = rowsOf<{ id: string; username: string }>(
+        await tx.query(`SELECT id, username FROM users WHERE id = ANY($1::uuid[]) ORDER BY username`, [[userId, otherId]]),
+      );
+      if (users.length !== 2) throw new NotFoundException('user not found');
+      // Two users asking at the same moment both reach this insert; the unique key lets one
+      // win and makes the other wait for it, then see its room.
+      const inserted = rowsOf<{ id: string }>(
+        await tx.query(
+          `INSERT INTO rooms (name, kind, direct_key, created_by) VALUES ($1, 'direct', $2, $3)
+           ON CONFLICT (direct_key) DO NOTHING RETURNING id`,
+          [users.map((u) => u.username).join(' & '), key, userId],
+        ),
+      );
+      let roomId: string;
+      if (inserted.length > 0) {
+        roomId = inserted[0].id;
+      } else {
+        const [existing] = rowsOf<{ id: string }>(await tx.query(`SELECT id FROM rooms WHERE direct_key = $1`, [key]));
+        roomId = existing.id;
+      }
+      // Both belong to their direct room, even if one of them left it earlier.
+      await tx.query(
+        `INSERT INTO room_members (room_id, user_id) SELECT $1, u FROM unnest($2::uuid[]) AS u ON CONFLICT DO NOTHING`,
+        [roomId, [userId, otherId]],
+      );
+      return { room: await this.load(tx, roomId), created: inserted.length > 0 };
+    });
+  }
+
+  async get(userId: string, roomId: string): Promise<RoomView> {
+    await this.assertMember(userId, roomId);
+    return this.load(this.db.manager, roomId);
+  }
+
+  async list(userId: string): Promise<Array<RoomView & { unreadCount: number }>> {
+    const rows = rowsOf<RoomRow & { unread_count: number | string }>(
+      await this.db.query(
+        `SELECT ${ROOM_COLUMNS},
+           (SELECT count(*) FROM messages msg
+             WHERE msg.room_id = r.id AND msg.seq > me.last_read_seq AND msg.sender_id <> me.user_id) AS unread_count
+         FROM room_members me JOIN rooms r ON r.id = me.room_id
+         WHERE me.user_id = $1
+         ORDER BY r.created_at DESC, r.id`,
+        [userId],
+      ),
+    );
+    return rows.map((row) => ({ ...toRoomView(row), unreadCount: Number(row.unread_count) }));
+  }
+
+  async addMember(callerId: string, roomId: string, userId: string): Promise<RoomView> {
+    const room = await this.assertMember(callerId, roomId);
+    if (room.kind === 'direct') throw new BadRequestException('members cannot be added to a direct room');
+    const user = rowsOf(await this.db.query(`SELECT 1 FROM users WHERE id = $1`, [userId]));
+    if (user.length === 0) throw new NotFoundException('user not found');
+    await this.db.query(`INSERT INTO room_members (room_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [roomId, userId]);
+    return this.load(this.db.manager, roomId);
+  }
+
+  async leave(userId: string, roomId: string): Promise<void> {
+    await this.assertMember(userId, roomId);
+    await this.db.query(`DELETE FROM room_members WHERE room_id = $1 AND user_id = $2`, [roomId, userId]);
+    this.bus.publish('chat.member-left', { roomId, userId });
+  }
+
+  /** 404 when the room does not exist, 403 when the user is not a member. */
+  async assertMember(userId: string, roomId: string): Promise<{ kind: RoomKind; lastSeq: number }> {
+    const rows = rowsOf<{ kind: RoomKind; last_seq: string | number; member: boolean }>(
+      await this.db.query(
+        `SELECT r.kind, r.last_seq, EXISTS (SELECT 1 FROM room_members m WHERE m.room_id = r.id AND m.user_id = $2) AS member
+         FROM rooms r WHERE r.id = $1`,
+        [roomId, userId],
+      ),
+    );
+    if (rows.length === 0) throw new NotFoundException('room not found');
+    if (!rows[0].member) throw new ForbiddenException('not a member of this room');
+    return { kind: rows[0].kind, lastSeq: Number(rows[0].last_seq) };
+  }
+
+  /** Rooms a user belongs to (presence events go to these rooms' subscribers). */
+  async roomIdsOf(userId: string): Promise<string[]> {
+    const rows = rowsOf<{ room_id: string }>(await this.db.query(`SELECT room_id FROM room_members WHERE user_id = $1`, [userId]));
+    return rows.map((r) => r.room_id);
+  }
+
+  async memberIds(roomId: string): Promise<string[]> {
+    const rows = rowsOf<{ user_id: string }>(await this.db.query(`SELECT user_id FROM room_members WHERE room_id = $1`, [roomId]));
+    return rows.map((r) => r.user_id);
+  }
+
+  private async load(manager: EntityManager, roomId: string): Promise<RoomView> {
+    const rows = rowsOf<RoomRow>(await manager.query(`SELECT ${ROOM_COLUMNS} FROM rooms r WHERE r.id = $1`, [roomId]));
+    if (rows.length === 0) throw new NotFoundException('room not found');
+    return toRoomView(rows[0]);
+  }
+}

@@ -1,0 +1,9 @@
+/**
+ * `DataSource.query` on Postgres returns the rows for SELECT and INSERT ... RETURNING, but
+ * `[rows, affectedCount]` for UPDATE and DELETE. This gives the rows either way.
+ */
+export function rowsOf<T>(result: unknown): T[] {
+  if (!Array.isArray(result)) return [];
+  if (result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') return result[0] as T[];
+  return result as T[];
+}

@@ -1,0 +1,45 @@
+import type { INestApplicationContext } from '@nestjs/common';
+import { IoAdapter } from '@nestjs/platform-socket.io';
+import type { IncomingMessage } from 'node:http';
+import type { Server, ServerOptions } from 'socket.io';
+import type { AppConfig } from '../config/config.schema';
+
+/** Socket.IO frames (and polling bodies) above this close that client's connection. */
+export const MAX_SOCKET_FRAME_BYTES = 64 * 1024;
+
+export function originAllowed(origin: string | undefined, allowed: string[]): boolean {
+  // Non-browser clients send no Origin; with no list configured, every origin is accepted.
+  if (origin === undefined || allowed.length === 0 || allowed.includes('*')) return true;
+  return allowed.includes(origin);
+}
+
+/**
+ * Socket.IO with the service's settings. CORS headers alone do not stop a WebSocket upgrade,
+ * so `allowRequest` refuses handshakes (polling and WebSocket) from origins outside CORS_ORIGINS.
+ */
+export class ConfiguredIoAdapter extends IoAdapter {
+  constructor(
+    app: INestApplicationContext,
+    private readonly config: AppConfig,
+  ) {
+    super(app);
+  }
+
+  override createIOServer(port: number, options?: ServerOptions): Server {
+    const allowed = this.config.corsOrigins;
+    const settings: Partial<ServerOptions> = {
+      ...options,
+      path: '/socket.io',
+      maxHttpBufferSize: MAX_SOCKET_FRAME_BYTES,
+      pingInterval: 20_000,
+      pingTimeout: 20_000,
+      connectTimeout: 10_000,
+      cors: allowed.length > 0 ? { origin: allowed.includes('*') ? true : allowed, credentials: true } : undefined,
+      allowRequest: (req: IncomingMessage, callback: (err: string | null | undefined, success: boolean) => void) => {
+        const ok = originAllowed(req.headers.origin, allowed);
+        callback(ok ? null : 'origin not allowed', ok);
+      },
+    };
+    return super.createIOServer(port, settings as ServerOptions) as Server;
+  }
+}
