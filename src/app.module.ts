@@ -3,11 +3,13 @@ import { ConfigModule } from '@nestjs/config';
 import { ScheduleModule } from '@nestjs/schedule';
 import { AuthModule } from './auth/auth.module';
 import { BusModule } from './bus/bus.module';
+import { ChatModule } from './chat/chat.module';
 import { appConfig } from './config/app.config';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { LifecycleModule } from './lifecycle/lifecycle.module';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
+import { RealtimeModule } from './realtime/realtime.module';
 import { RedisModule } from './redis/redis.module';
 import { UsersModule } from './users/users.module';
 
@@ -22,6 +24,8 @@ import { UsersModule } from './users/users.module';
     RateLimitModule,
     AuthModule,
     UsersModule,
+    RealtimeModule,
+    ChatModule,
     HealthModule,
   ],
 })

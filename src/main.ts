@@ -18,8 +18,8 @@ async function bootstrap(): Promise<void> {
     bodyParser: false,
     abortOnError: false,
   });
-  configureHttp(app);
   const config = app.get<AppConfig>(APP_CONFIG);
+  configureHttp(app, config);
   const logger = new Logger('Main');
   if (config.database.url === undefined && config.redis.url === undefined) {
     logger.warn(

@@ -40,11 +40,18 @@ export class ChatService {
     @InjectConfig() private readonly config: AppConfig,
   ) {}
 
-  async send(senderId: string, roomId: string, rawBody: string, clientMsgId?: string): Promise<SendResult> {
+  async send(
+    senderId: string,
+    roomId: string,
+    rawBody: string,
+    clientMsgId?: string,
+  ): Promise<SendResult> {
     const body = rawBody.trim();
     const length = [...body].length;
     if (length < 1 || length > MAX_BODY_CODE_POINTS) {
-      throw new BadRequestException(`body must be 1-${MAX_BODY_CODE_POINTS} characters after trimming`);
+      throw new BadRequestException(
+        `body must be 1-${MAX_BODY_CODE_POINTS} characters after trimming`,
+      );
     }
     const bucket = `chat:${senderId}`;
     const { rateLimitMessages, rateLimitWindowMs } = this.config.chat;
@@ -63,7 +70,11 @@ export class ChatService {
     }
   }
 
-  async history(userId: string, roomId: string, q: { afterSeq?: number; beforeSeq?: number; limit: number }): Promise<HistoryPage> {
+  async history(
+    userId: string,
+    roomId: string,
+    q: { afterSeq?: number; beforeSeq?: number; limit: number },
+  ): Promise<HistoryPage> {
     if (q.afterSeq !== undefined && q.beforeSeq !== undefined) {
       throw new BadRequestException('use afterSeq or beforeSeq, not both');
     }
@@ -84,12 +95,15 @@ export class ChatService {
             `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE room_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`,
             [roomId, q.beforeSeq, take],
           )
-        : await this.db.query(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE room_id = $1 ORDER BY seq DESC LIMIT $2`, [
-            roomId,
-            take,
-          ]),
+        : await this.db.query(
+            `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE room_id = $1 ORDER BY seq DESC LIMIT $2`,
+            [roomId, take],
+          ),
     );
-    return { items: rows.slice(0, q.limit).reverse().map(toMessageView), hasMore: rows.length > q.limit };
+    return {
+      items: rows.slice(0, q.limit).reverse().map(toMessageView),
+      hasMore: rows.length > q.limit,
+    };
   }
 
   /** Moves the member's read position forward (never back, never past the last message). */
@@ -108,7 +122,12 @@ export class ChatService {
     return readSeq;
   }
 
-  private async insert(senderId: string, roomId: string, body: string, clientMsgId: string | null): Promise<SendResult> {
+  private async insert(
+    senderId: string,
+    roomId: string,
+    body: string,
+    clientMsgId: string | null,
+  ): Promise<SendResult> {
     try {
       // One statement: take the room's next seq (the row lock orders concurrent senders on every
       // instance) and insert, only if the sender is a member. If the insert fails, the counter

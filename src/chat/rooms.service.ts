@@ -1,4 +1,9 @@
-import { BadRequestException, ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
+import {
+  BadRequestException,
+  ForbiddenException,
+  Injectable,
+  NotFoundException,
+} from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
 import { Bus } from '../bus/bus';
@@ -41,10 +46,16 @@ export class RoomsService {
     if (trimmed.length === 0) throw new BadRequestException('name must not be blank');
     const members = [...new Set([creatorId, ...memberIds])];
     return this.db.transaction(async (tx) => {
-      const found = rowsOf<{ id: string }>(await tx.query(`SELECT id FROM users WHERE id = ANY($1::uuid[])`, [members]));
-      if (found.length !== members.length) throw new NotFoundException('one or more memberIds are not users');
+      const found = rowsOf<{ id: string }>(
+        await tx.query(`SELECT id FROM users WHERE id = ANY($1::uuid[])`, [members]),
+      );
+      if (found.length !== members.length)
+        throw new NotFoundException('one or more memberIds are not users');
       const [room] = rowsOf<{ id: string }>(
-        await tx.query(`INSERT INTO rooms (name, kind, created_by) VALUES ($1, 'group', $2) RETURNING id`, [trimmed, creatorId]),
+        await tx.query(
+          `INSERT INTO rooms (name, kind, created_by) VALUES ($1, 'group', $2) RETURNING id`,
+          [trimmed, creatorId],
+        ),
       );
       await tx.query(
         `INSERT INTO room_members (room_id, user_id) SELECT $1, u FROM unnest($2::uuid[]) WITH ORDINALITY AS t(u, i) ORDER BY i`,
@@ -60,7 +71,10 @@ export class RoomsService {
     const key = [userId, otherId].sort().join(':');
     return this.db.transaction(async (tx) => {
       const users = rowsOf<{ id: string; username: string }>(
-        await tx.query(`SELECT id, username FROM users WHERE id = ANY($1::uuid[]) ORDER BY username`, [[userId, otherId]]),
+        await tx.query(
+          `SELECT id, username FROM users WHERE id = ANY($1::uuid[]) ORDER BY username`,
+          [[userId, otherId]],
+        ),
       );
       if (users.length !== 2) throw new NotFoundException('user not found');
       // Two users asking at the same moment both reach this insert; the unique key lets one
@@ -76,7 +90,9 @@ export class RoomsService {
       if (inserted.length > 0) {
         roomId = inserted[0].id;
       } else {
-        const [existing] = rowsOf<{ id: string }>(await tx.query(`SELECT id FROM rooms WHERE direct_key = $1`, [key]));
+        const [existing] = rowsOf<{ id: string }>(
+          await tx.query(`SELECT id FROM rooms WHERE direct_key = $1`, [key]),
+        );
         roomId = existing.id;
       }
       // Both belong to their direct room, even if one of them left it earlier.
@@ -110,16 +126,23 @@ export class RoomsService {
 
   async addMember(callerId: string, roomId: string, userId: string): Promise<RoomView> {
     const room = await this.assertMember(callerId, roomId);
-    if (room.kind === 'direct') throw new BadRequestException('members cannot be added to a direct room');
+    if (room.kind === 'direct')
+      throw new BadRequestException('members cannot be added to a direct room');
     const user = rowsOf(await this.db.query(`SELECT 1 FROM users WHERE id = $1`, [userId]));
     if (user.length === 0) throw new NotFoundException('user not found');
-    await this.db.query(`INSERT INTO room_members (room_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [roomId, userId]);
+    await this.db.query(
+      `INSERT INTO room_members (room_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+      [roomId, userId],
+    );
     return this.load(this.db.manager, roomId);
   }
 
   async leave(userId: string, roomId: string): Promise<void> {
     await this.assertMember(userId, roomId);
-    await this.db.query(`DELETE FROM room_members WHERE room_id = $1 AND user_id = $2`, [roomId, userId]);
+    await this.db.query(`DELETE FROM room_members WHERE room_id = $1 AND user_id = $2`, [
+      roomId,
+      userId,
+    ]);
     this.bus.publish('chat.member-left', { roomId, userId });
   }
 
@@ -139,17 +162,23 @@ export class RoomsService {
 
   /** Rooms a user belongs to (presence events go to these rooms' subscribers). */
   async roomIdsOf(userId: string): Promise<string[]> {
-    const rows = rowsOf<{ room_id: string }>(await this.db.query(`SELECT room_id FROM room_members WHERE user_id = $1`, [userId]));
+    const rows = rowsOf<{ room_id: string }>(
+      await this.db.query(`SELECT room_id FROM room_members WHERE user_id = $1`, [userId]),
+    );
     return rows.map((r) => r.room_id);
   }
 
   async memberIds(roomId: string): Promise<string[]> {
-    const rows = rowsOf<{ user_id: string }>(await this.db.query(`SELECT user_id FROM room_members WHERE room_id = $1`, [roomId]));
+    const rows = rowsOf<{ user_id: string }>(
+      await this.db.query(`SELECT user_id FROM room_members WHERE room_id = $1`, [roomId]),
+    );
     return rows.map((r) => r.user_id);
   }
 
   private async load(manager: EntityManager, roomId: string): Promise<RoomView> {
-    const rows = rowsOf<RoomRow>(await manager.query(`SELECT ${ROOM_COLUMNS} FROM rooms r WHERE r.id = $1`, [roomId]));
+    const rows = rowsOf<RoomRow>(
+      await manager.query(`SELECT ${ROOM_COLUMNS} FROM rooms r WHERE r.id = $1`, [roomId]),
+    );
     if (rows.length === 0) throw new NotFoundException('room not found');
     return toRoomView(rows[0]);
   }

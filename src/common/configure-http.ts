@@ -1,6 +1,8 @@
 import { ValidationPipe, type INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import type { AppConfig } from '../config/config.schema';
+import { ConfiguredIoAdapter } from '../realtime/socket-io.adapter';
 import { HttpExceptionFilter, toErrorBody } from './http-exception.filter';
 import { SafeTextPipe } from './safe-text.pipe';
 
@@ -11,8 +13,15 @@ const LARGE_BODY_ROUTES: Array<{ method: string; path: string; limit: string }> 
 ];
 
 /** The HTTP behaviour every instance (and every in-process test app) shares. */
-export function configureHttp(app: INestApplication): void {
+export function configureHttp(app: INestApplication, config: AppConfig): void {
   const expressApp = app as NestExpressApplication;
+  app.useWebSocketAdapter(new ConfiguredIoAdapter(app, config));
+  if (config.corsOrigins.length > 0) {
+    app.enableCors({
+      origin: config.corsOrigins.includes('*') ? true : config.corsOrigins,
+      credentials: true,
+    });
+  }
   // Behind nginx or another proxy on a private network, the client IP comes from X-Forwarded-For.
   expressApp.set('trust proxy', 'loopback, linklocal, uniquelocal');
   expressApp.disable('x-powered-by');

@@ -99,6 +99,8 @@ export class RateLimiter {
   async refund(bucket: string): Promise<void> {
     this.memory.refund(bucket);
     if (this.redis === null) return;
-    await this.redis.eval(REFUND, 1, `${this.config.redis.prefix}rl:${bucket}`).catch(() => undefined);
+    await this.redis
+      .eval(REFUND, 1, `${this.config.redis.prefix}rl:${bucket}`)
+      .catch(() => undefined);
   }
 }

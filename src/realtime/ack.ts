@@ -4,7 +4,14 @@ import { validate } from 'class-validator';
 import { findUnsafeText } from '../common/safe-text.pipe';
 import { isDatabaseUnavailable } from '../database/database-errors';
 
-export type AckErrorCode = 'VALIDATION' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'NOT_FOUND' | 'RATE_LIMITED' | 'UNAVAILABLE' | 'INTERNAL';
+export type AckErrorCode =
+  | 'VALIDATION'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'RATE_LIMITED'
+  | 'UNAVAILABLE'
+  | 'INTERNAL';
 
 export interface AckError {
   ok: false;
@@ -37,16 +44,26 @@ const STATUS_CODES: Record<number, AckErrorCode> = {
 
 /** Maps whatever a handler threw to an acknowledgement error; never driver text. */
 export function toAckError(err: unknown): AckError {
-  if (err instanceof AckException) return { ok: false, error: { code: err.code, message: err.message } };
+  if (err instanceof AckException)
+    return { ok: false, error: { code: err.code, message: err.message } };
   if (err instanceof HttpException) {
     const code = STATUS_CODES[err.getStatus()] ?? 'INTERNAL';
     const response = err.getResponse();
-    const raw: unknown = typeof response === 'object' && response !== null && 'message' in response ? response.message : err.message;
+    const raw: unknown =
+      typeof response === 'object' && response !== null && 'message' in response
+        ? response.message
+        : err.message;
     const message = Array.isArray(raw) ? raw.join('; ') : String(raw);
-    return { ok: false, error: { code, message: code === 'INTERNAL' ? 'internal error' : message } };
+    return {
+      ok: false,
+      error: { code, message: code === 'INTERNAL' ? 'internal error' : message },
+    };
   }
   if (isDatabaseUnavailable(err)) {
-    return { ok: false, error: { code: 'UNAVAILABLE', message: 'the database is unavailable; retry shortly' } };
+    return {
+      ok: false,
+      error: { code: 'UNAVAILABLE', message: 'the database is unavailable; retry shortly' },
+    };
   }
   logger.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
   return { ok: false, error: { code: 'INTERNAL', message: 'internal error' } };
@@ -56,16 +73,25 @@ export function toAckError(err: unknown): AckError {
  * Validates a socket payload like the REST pipes do (plain object, unknown fields rejected,
  * types and ranges, no NUL or lone surrogates) and returns the typed DTO.
  */
-export async function parsePayload<T extends object>(dto: ClassConstructor<T>, payload: unknown): Promise<T> {
+export async function parsePayload<T extends object>(
+  dto: ClassConstructor<T>,
+  payload: unknown,
+): Promise<T> {
   if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
     throw new AckException('VALIDATION', 'payload must be an object');
   }
   const unsafe = findUnsafeText(payload);
-  if (unsafe !== null) throw new AckException('VALIDATION', `${unsafe} contains a NUL character or an unpaired surrogate`);
+  if (unsafe !== null)
+    throw new AckException(
+      'VALIDATION',
+      `${unsafe} contains a NUL character or an unpaired surrogate`,
+    );
   const instance = plainToInstance(dto, payload, { enableImplicitConversion: false });
   const errors = await validate(instance, { whitelist: true, forbidNonWhitelisted: true });
   if (errors.length > 0) {
-    const messages = errors.flatMap((e) => Object.values(e.constraints ?? { [e.property]: `${e.property} is invalid` }));
+    const messages = errors.flatMap((e) =>
+      Object.values(e.constraints ?? { [e.property]: `${e.property} is invalid` }),
+    );
     throw new AckException('VALIDATION', messages.join('; '));
   }
   return instance;

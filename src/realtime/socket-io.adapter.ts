@@ -34,8 +34,14 @@ export class ConfiguredIoAdapter extends IoAdapter {
       pingInterval: 20_000,
       pingTimeout: 20_000,
       connectTimeout: 10_000,
-      cors: allowed.length > 0 ? { origin: allowed.includes('*') ? true : allowed, credentials: true } : undefined,
-      allowRequest: (req: IncomingMessage, callback: (err: string | null | undefined, success: boolean) => void) => {
+      cors:
+        allowed.length > 0
+          ? { origin: allowed.includes('*') ? true : allowed, credentials: true }
+          : undefined,
+      allowRequest: (
+        req: IncomingMessage,
+        callback: (err: string | null | undefined, success: boolean) => void,
+      ) => {
         const ok = originAllowed(req.headers.origin, allowed);
         callback(ok ? null : 'origin not allowed', ok);
       },

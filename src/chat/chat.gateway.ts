@@ -1,0 +1,172 @@
+import { type OnModuleDestroy } from '@nestjs/common';
+import {
+  ConnectedSocket,
+  MessageBody,
+  SubscribeMessage,
+  WebSocketGateway,
+  WebSocketServer,
+  type OnGatewayConnection,
+  type OnGatewayDisconnect,
+  type OnGatewayInit,
+} from '@nestjs/websockets';
+import type { Server, Socket } from 'socket.io';
+import { Bus } from '../bus/bus';
+import { acknowledge, parsePayload, type Ack } from '../realtime/ack';
+import { chatRoom, userRoom, type SocketData } from '../realtime/socket-data';
+import type { MessageView, RoomView } from './chat.views';
+import { ChatService } from './chat.service';
+import { RoomRefDto, SocketReadDto, SocketSendDto, SyncDto, TypingDto } from './dto/chat.dto';
+import { PresenceService } from './presence/presence.service';
+import { RoomsService } from './rooms.service';
+import './chat.events';
+
+const userOf = (socket: Socket): string => (socket.data as SocketData).user.userId;
+
+/**
+ * Chat over Socket.IO. Handlers validate, call the core and answer through the acknowledgement;
+ * bus events are emitted to this instance's subscribed sockets only (the bus already reached
+ * every other instance), each encoded once per room by the broadcast.
+ */
+@WebSocketGateway()
+export class ChatGateway
+  implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect, OnModuleDestroy
+{
+  @WebSocketServer()
+  private server!: Server;
+
+  private readonly unsubscribers: Array<() => void> = [];
+
+  constructor(
+    private readonly chat: ChatService,
+    private readonly rooms: RoomsService,
+    private readonly presence: PresenceService,
+    private readonly bus: Bus,
+  ) {}
+
+  afterInit(): void {
+    this.unsubscribers.push(
+      this.bus.subscribe('chat.message', (message) => {
+        this.server.to(chatRoom(message.roomId)).emit('message', message);
+      }),
+      this.bus.subscribe('chat.typing', (e) => {
+        this.server.to(chatRoom(e.roomId)).except(userRoom(e.userId)).emit('typing', e);
+      }),
+      this.bus.subscribe('chat.read', (e) => {
+        this.server.to(chatRoom(e.roomId)).emit('read', e);
+      }),
+      this.bus.subscribe('chat.member-left', (e) => {
+        this.server.in(userRoom(e.userId)).socketsLeave(chatRoom(e.roomId));
+      }),
+      this.bus.subscribe('presence', (e) => {
+        for (const roomId of e.roomIds) {
+          this.server
+            .to(chatRoom(roomId))
+            .emit('presence', { roomId, userId: e.userId, online: e.online });
+        }
+      }),
+    );
+  }
+
+  onModuleDestroy(): void {
+    for (const off of this.unsubscribers) off();
+  }
+
+  handleConnection(socket: Socket): void {
+    const data = socket.data as Partial<SocketData>;
+    if (data.user !== undefined) this.presence.socketConnected(data.user.userId);
+  }
+
+  handleDisconnect(socket: Socket): void {
+    const data = socket.data as Partial<SocketData>;
+    if (data.user !== undefined) this.presence.socketDisconnected(data.user.userId);
+  }
+
+  @SubscribeMessage('room:join')
+  join(
+    @ConnectedSocket() socket: Socket,
+    @MessageBody() payload: unknown,
+  ): Promise<Ack<{ room: RoomView; lastSeq: number }>> {
+    return acknowledge(async () => {
+      const { roomId } = await parsePayload(RoomRefDto, payload);
+      const room = await this.rooms.get(userOf(socket), roomId);
+      await socket.join(chatRoom(roomId));
+      return { room, lastSeq: room.lastSeq };
+    });
+  }
+
+  @SubscribeMessage('room:leave')
+  leave(@ConnectedSocket() socket: Socket, @MessageBody() payload: unknown): Promise<Ack> {
+    return acknowledge(async () => {
+      const { roomId } = await parsePayload(RoomRefDto, payload);
+      await socket.leave(chatRoom(roomId));
+      return {};
+    });
+  }
+
+  @SubscribeMessage('message:send')
+  send(
+    @ConnectedSocket() socket: Socket,
+    @MessageBody() payload: unknown,
+  ): Promise<Ack<{ message: MessageView }>> {
+    return acknowledge(async () => {
+      const dto = await parsePayload(SocketSendDto, payload);
+      const { message } = await this.chat.send(
+        userOf(socket),
+        dto.roomId,
+        dto.body,
+        dto.clientMsgId,
+      );
+      return { message };
+    });
+  }
+
+  @SubscribeMessage('messages:sync')
+  sync(
+    @ConnectedSocket() socket: Socket,
+    @MessageBody() payload: unknown,
+  ): Promise<Ack<{ messages: MessageView[]; hasMore: boolean }>> {
+    return acknowledge(async () => {
+      const dto = await parsePayload(SyncDto, payload);
+      const page = await this.chat.history(userOf(socket), dto.roomId, {
+        afterSeq: dto.afterSeq,
+        limit: dto.limit ?? 50,
+      });
+      return { messages: page.items, hasMore: page.hasMore };
+    });
+  }
+
+  @SubscribeMessage('typing')
+  typing(@ConnectedSocket() socket: Socket, @MessageBody() payload: unknown): Promise<Ack> {
+    return acknowledge(async () => {
+      const { roomId, isTyping } = await parsePayload(TypingDto, payload);
+      const userId = userOf(socket);
+      // A joined socket was authorised at join (and leaves on losing membership); others ask.
+      if (!socket.rooms.has(chatRoom(roomId))) await this.rooms.assertMember(userId, roomId);
+      this.bus.publish('chat.typing', { roomId, userId, isTyping });
+      return {};
+    });
+  }
+
+  @SubscribeMessage('room:read')
+  read(@ConnectedSocket() socket: Socket, @MessageBody() payload: unknown): Promise<Ack> {
+    return acknowledge(async () => {
+      const { roomId, seq } = await parsePayload(SocketReadDto, payload);
+      await this.chat.markRead(userOf(socket), roomId, seq);
+      return {};
+    });
+  }
+
+  @SubscribeMessage('room:presence')
+  roomPresence(
+    @ConnectedSocket() socket: Socket,
+    @MessageBody() payload: unknown,
+  ): Promise<Ack<{ online: string[] }>> {
+    return acknowledge(async () => {
+      const { roomId } = await parsePayload(RoomRefDto, payload);
+      await this.rooms.assertMember(userOf(socket), roomId);
+      const members = await this.rooms.memberIds(roomId);
+      const online = await this.presence.online(members);
+      return { online: members.filter((m) => online.has(m)) };
+    });
+  }
+}

@@ -1,0 +1,122 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { Bus } from '../../bus/bus';
+import { RoomsService } from '../rooms.service';
+import { PresenceStore } from './presence.store';
+import '../chat.events';
+
+const REFRESH_INTERVAL_MS = 6_000;
+const SWEEP_INTERVAL_MS = 3_000;
+
+/**
+ * Counts this instance's sockets per user and reports the first one in and the last one out to
+ * the shared store; publishes `presence` when a user comes online or goes offline anywhere.
+ */
+@Injectable()
+export class PresenceService implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger('Presence');
+  private readonly sockets = new Map<string, number>();
+  /** Store calls per user run in order, so a quick connect/disconnect cannot cross. */
+  private readonly chains = new Map<string, Promise<void>>();
+  private timers: NodeJS.Timeout[] = [];
+
+  constructor(
+    @Inject(PresenceStore) private readonly store: PresenceStore,
+    private readonly rooms: RoomsService,
+    private readonly bus: Bus,
+  ) {}
+
+  onModuleInit(): void {
+    this.timers = [
+      setInterval(() => void this.refresh(), REFRESH_INTERVAL_MS),
+      setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS),
+    ];
+    for (const t of this.timers) t.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    // Leave cleanly so others see these users go offline now, not at the TTL.
+    await Promise.all(
+      [...this.sockets.keys()].map((userId) => this.serial(userId, () => this.leave(userId))),
+    );
+    this.sockets.clear();
+  }
+
+  socketConnected(userId: string): void {
+    const count = (this.sockets.get(userId) ?? 0) + 1;
+    this.sockets.set(userId, count);
+    if (count === 1) void this.serial(userId, () => this.arrive(userId));
+  }
+
+  socketDisconnected(userId: string): void {
+    const count = (this.sockets.get(userId) ?? 0) - 1;
+    if (count > 0) {
+      this.sockets.set(userId, count);
+      return;
+    }
+    this.sockets.delete(userId);
+    void this.serial(userId, () => this.leave(userId));
+  }
+
+  online(userIds: string[]): Promise<Set<string>> {
+    return this.store.online(userIds);
+  }
+
+  private async arrive(userId: string): Promise<void> {
+    if (!this.sockets.has(userId)) return; // gone again before we got here
+    if (await this.store.connect(userId)) await this.announce(userId, true);
+  }
+
+  private async leave(userId: string): Promise<void> {
+    if (this.sockets.has(userId)) return; // came back before we got here
+    if (await this.store.disconnect(userId)) await this.announce(userId, false);
+  }
+
+  private async announce(userId: string, online: boolean): Promise<void> {
+    const roomIds = await this.rooms.roomIdsOf(userId);
+    if (roomIds.length > 0) this.bus.publish('presence', { userId, online, roomIds });
+  }
+
+  private serial(userId: string, task: () => Promise<void>): Promise<void> {
+    const previous = this.chains.get(userId) ?? Promise.resolve();
+    const next = previous
+      .then(task)
+      .catch((err: unknown) =>
+        this.logger.warn(
+          `presence update failed: ${err instanceof Error ? err.message : String(err)}`,
+        ),
+      )
+      .finally(() => {
+        if (this.chains.get(userId) === next) this.chains.delete(userId);
+      });
+    this.chains.set(userId, next);
+    return next;
+  }
+
+  private async refresh(): Promise<void> {
+    try {
+      const restored = await this.store.refresh([...this.sockets.keys()]);
+      for (const userId of restored) await this.announce(userId, true);
+    } catch (err) {
+      this.logger.warn(
+        `presence refresh failed: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+  }
+
+  private async sweep(): Promise<void> {
+    try {
+      for (const userId of await this.store.sweep()) await this.announce(userId, false);
+    } catch (err) {
+      this.logger.warn(
+        `presence sweep failed: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+  }
+}

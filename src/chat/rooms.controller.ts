@@ -1,0 +1,113 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Query,
+  Res,
+} from '@nestjs/common';
+import type { Response } from 'express';
+import type { AuthUser } from '../auth/auth-user';
+import { CurrentUser } from '../auth/auth.decorators';
+import { ChatService, type HistoryPage } from './chat.service';
+import type { MessageView, RoomView } from './chat.views';
+import {
+  AddMemberDto,
+  CreateRoomDto,
+  DirectRoomDto,
+  HistoryQuery,
+  ReadDto,
+  SendMessageDto,
+} from './dto/chat.dto';
+import { RoomsService } from './rooms.service';
+
+const RoomId = new ParseUUIDPipe({ version: undefined, errorHttpStatusCode: 400 });
+
+@Controller('api/rooms')
+export class RoomsController {
+  constructor(
+    private readonly rooms: RoomsService,
+    private readonly chat: ChatService,
+  ) {}
+
+  @Post()
+  create(@CurrentUser() user: AuthUser, @Body() dto: CreateRoomDto): Promise<RoomView> {
+    return this.rooms.create(user.userId, dto.name, dto.memberIds);
+  }
+
+  /** 201 when the direct room was created, 200 when it already existed. */
+  @Post('direct')
+  async direct(
+    @CurrentUser() user: AuthUser,
+    @Body() dto: DirectRoomDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<RoomView> {
+    const { room, created } = await this.rooms.direct(user.userId, dto.userId);
+    res.status(created ? 201 : 200);
+    return room;
+  }
+
+  @Get()
+  async list(
+    @CurrentUser() user: AuthUser,
+  ): Promise<{ items: Array<RoomView & { unreadCount: number }> }> {
+    return { items: await this.rooms.list(user.userId) };
+  }
+
+  @Get(':id')
+  get(@CurrentUser() user: AuthUser, @Param('id', RoomId) id: string): Promise<RoomView> {
+    return this.rooms.get(user.userId, id);
+  }
+
+  @Post(':id/members')
+  @HttpCode(200)
+  addMember(
+    @CurrentUser() user: AuthUser,
+    @Param('id', RoomId) id: string,
+    @Body() dto: AddMemberDto,
+  ): Promise<RoomView> {
+    return this.rooms.addMember(user.userId, id, dto.userId);
+  }
+
+  @Delete(':id/members/me')
+  @HttpCode(204)
+  async leave(@CurrentUser() user: AuthUser, @Param('id', RoomId) id: string): Promise<void> {
+    await this.rooms.leave(user.userId, id);
+  }
+
+  @Get(':id/messages')
+  history(
+    @CurrentUser() user: AuthUser,
+    @Param('id', RoomId) id: string,
+    @Query() query: HistoryQuery,
+  ): Promise<HistoryPage> {
+    return this.chat.history(user.userId, id, query);
+  }
+
+  /** 201 for a new message, 200 when the clientMsgId was sent before (nothing created). */
+  @Post(':id/messages')
+  async send(
+    @CurrentUser() user: AuthUser,
+    @Param('id', RoomId) id: string,
+    @Body() dto: SendMessageDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<MessageView> {
+    const { message, created } = await this.chat.send(user.userId, id, dto.body, dto.clientMsgId);
+    res.status(created ? 201 : 200);
+    return message;
+  }
+
+  @Post(':id/read')
+  @HttpCode(204)
+  async read(
+    @CurrentUser() user: AuthUser,
+    @Param('id', RoomId) id: string,
+    @Body() dto: ReadDto,
+  ): Promise<void> {
+    await this.chat.markRead(user.userId, id, dto.seq);
+  }
+}

@@ -1,0 +1,115 @@
+import { Logger, type OnModuleDestroy } from '@nestjs/common';
+import {
+  WebSocketGateway,
+  WebSocketServer,
+  type OnGatewayConnection,
+  type OnGatewayDisconnect,
+  type OnGatewayInit,
+} from '@nestjs/websockets';
+import type { Server, Socket } from 'socket.io';
+import { Authenticator } from '../auth/authenticator.service';
+import { Bus } from '../bus/bus';
+import { isDatabaseUnavailable } from '../database/database-errors';
+import { LifecycleService } from '../lifecycle/lifecycle.service';
+import { sessionRoom, userRoom, type SocketData } from './socket-data';
+import { SocketServerRef } from './socket-server.ref';
+import '../auth/auth.events';
+
+/** setTimeout's largest delay; tokens living longer are re-checked when it fires. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * The Socket.IO entry point: authenticates every handshake with the shared token extraction,
+ * places each socket in its user's and login's rooms, and ends sockets when their login ends
+ * (logout on any instance), their token expires, or this instance shuts down.
+ */
+@WebSocketGateway()
+export class RealtimeGateway
+  implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect, OnModuleDestroy
+{
+  private readonly logger = new Logger('Realtime');
+  private readonly expiryTimers = new Map<string, NodeJS.Timeout>();
+  private readonly cleanups: Array<() => void> = [];
+
+  @WebSocketServer()
+  private server!: Server;
+
+  constructor(
+    private readonly auth: Authenticator,
+    private readonly bus: Bus,
+    private readonly lifecycle: LifecycleService,
+    private readonly serverRef: SocketServerRef,
+  ) {}
+
+  afterInit(server: Server): void {
+    this.serverRef.set(server);
+    server.use((socket: Socket, next: (err?: Error) => void) => {
+      void this.authenticate(socket).then(
+        (ok) => next(ok ? undefined : new Error('unauthorized')),
+        (err: unknown) =>
+          next(new Error(isDatabaseUnavailable(err) ? 'unavailable' : 'unauthorized')),
+      );
+    });
+    this.cleanups.push(
+      this.bus.subscribe('auth.session-ended', ({ sessionId }) => {
+        this.server.in(sessionRoom(sessionId)).disconnectSockets(true);
+      }),
+      this.lifecycle.onDrain(() => {
+        // Close the transport rather than "server disconnect": clients then reconnect by
+        // themselves, to another instance behind the load balancer.
+        for (const socket of this.server.sockets.sockets.values()) socket.conn.close();
+      }),
+    );
+  }
+
+  handleConnection(socket: Socket): void {
+    const data = socket.data as Partial<SocketData>;
+    const user = data.user;
+    if (user === undefined) {
+      socket.disconnect(true);
+      return;
+    }
+    void socket.join(userRoom(user.userId));
+    if (user.sessionId !== null) void socket.join(sessionRoom(user.sessionId));
+    this.scheduleExpiry(socket, user.expiresAt);
+  }
+
+  handleDisconnect(socket: Socket): void {
+    const timer = this.expiryTimers.get(socket.id);
+    if (timer !== undefined) clearTimeout(timer);
+    this.expiryTimers.delete(socket.id);
+  }
+
+  onModuleDestroy(): void {
+    for (const cleanup of this.cleanups) cleanup();
+    for (const timer of this.expiryTimers.values()) clearTimeout(timer);
+  }
+
+  private async authenticate(socket: Socket): Promise<boolean> {
+    const auth = socket.handshake.auth as Record<string, unknown> | undefined;
+    const user = await this.auth.fromHeaders(socket.handshake.headers, auth?.token);
+    if (user === null) return false;
+    (socket.data as SocketData).user = user;
+    return true;
+  }
+
+  private scheduleExpiry(socket: Socket, expiresAt: number): void {
+    const delay = expiresAt * 1000 - Date.now();
+    if (delay <= 0) {
+      socket.disconnect(true);
+      return;
+    }
+    const timer = setTimeout(
+      () => {
+        if (delay > MAX_TIMER_MS) this.scheduleExpiry(socket, expiresAt);
+        else {
+          this.logger.debug(`token expired; closing socket ${socket.id}`);
+          socket.disconnect(true);
+        }
+      },
+      Math.min(delay, MAX_TIMER_MS),
+    );
+    timer.unref();
+    this.expiryTimers.set(socket.id, timer);
+  }
+}
