@@ -4,7 +4,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { AppConfig } from '../config/config.schema';
 import { ConfiguredIoAdapter } from '../realtime/socket-io.adapter';
 import { HttpExceptionFilter, toErrorBody } from './http-exception.filter';
-import { SafeTextPipe } from './safe-text.pipe';
+import { rejectUnsafeText } from './safe-text';
 
 const DEFAULT_BODY_LIMIT = '64kb';
 /** Bulk publishing to up to 10,000 users needs more room than ordinary requests. */
@@ -43,6 +43,7 @@ export function configureHttp(app: INestApplication, config: AppConfig): void {
     const route = LARGE_BODY_ROUTES.find((r) => r.method === req.method && r.path === req.path);
     (route === undefined ? small : large)(req, res, next);
   });
+  expressApp.use(rejectUnsafeText);
   // Body-parser failures (too large, malformed JSON) answered here, in the contract's shape,
   // without the parser's own message.
   expressApp.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
@@ -51,7 +52,6 @@ export function configureHttp(app: INestApplication, config: AppConfig): void {
     res.status(body.statusCode).json(body);
   });
   app.useGlobalPipes(
-    new SafeTextPipe(),
     new ValidationPipe({
       whitelist: true,
       forbidNonWhitelisted: true,

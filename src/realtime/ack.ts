@@ -1,7 +1,7 @@
 import { HttpException, Logger } from '@nestjs/common';
 import { plainToInstance, type ClassConstructor } from 'class-transformer';
 import { validate } from 'class-validator';
-import { findUnsafeText } from '../common/safe-text.pipe';
+import { findUnsafeText } from '../common/safe-text';
 import { isDatabaseUnavailable } from '../database/database-errors';
 
 export type AckErrorCode =

@@ -46,6 +46,6 @@ export class ConfiguredIoAdapter extends IoAdapter {
         callback(ok ? null : 'origin not allowed', ok);
       },
     };
-    return super.createIOServer(port, settings as ServerOptions) as Server;
+    return super.createIOServer(port, settings as ServerOptions);
   }
 }

@@ -1,9 +1,5 @@
-import {
-  ArgumentMetadata,
-  BadRequestException,
-  Injectable,
-  type PipeTransform,
-} from '@nestjs/common';
+import { BadRequestException } from '@nestjs/common';
+import type { NextFunction, Request, Response } from 'express';
 
 // A NUL, or a UTF-16 surrogate without its partner: text that Postgres rejects or that breaks
 // JSON consumers later. Refusing it at the edge keeps it out of storage entirely.
@@ -38,16 +34,15 @@ export function findUnsafeText(value: unknown, path = '', depth = 0): string | n
 }
 
 /**
- * Global pipe: bodies, queries and params with NUL or lone surrogates are a 400. (Global pipes
- * also see gateway arguments such as the socket; socket payloads are checked by parsePayload.)
+ * Express middleware: request bodies and query strings with NUL or lone surrogates are a 400
+ * before any handler runs. (A global Nest pipe would also see gateway payloads, which answer
+ * through acknowledgements instead; `parsePayload` checks those.)
  */
-@Injectable()
-export class SafeTextPipe implements PipeTransform {
-  transform(value: unknown, metadata?: ArgumentMetadata): unknown {
-    if (metadata !== undefined && !['body', 'query', 'param'].includes(metadata.type)) return value;
-    const where = findUnsafeText(value);
-    if (where !== null)
-      throw new BadRequestException(`${where} contains a NUL character or an unpaired surrogate`);
-    return value;
-  }
+export function rejectUnsafeText(req: Request, res: Response, next: NextFunction): void {
+  const where = findUnsafeText(req.body) ?? findUnsafeText(req.query);
+  if (where === null) return next();
+  const error = new BadRequestException(
+    `${where} contains a NUL character or an unpaired surrogate`,
+  );
+  res.status(400).json({ statusCode: 400, error: 'Bad Request', message: error.message });
 }
