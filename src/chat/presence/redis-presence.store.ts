@@ -6,13 +6,14 @@ export const PRESENCE_TTL_MS = 20_000;
 
 // Keys: <p>presence:u:<userId> is a sorted set of instance ids scored by expiry (ms);
 // <p>presence:exp is a sorted set of "<userId>|<instanceId>" scored by expiry, which lets any
-// instance find and clear the users of an instance that died.
+// instance find and clear the users of an instance that died. User keys outlive their last
+// claim by a minute, so a sweeper still finds what it must report; then Redis drops them.
 const CONNECT = `
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
 local before = redis.call('ZCARD', KEYS[1])
 local mine = redis.call('ZSCORE', KEYS[1], ARGV[1])
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
-redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+redis.call('PEXPIREAT', KEYS[1], ARGV[2] + 60000)
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4] .. '|' .. ARGV[1])
 if before == 0 or (before == 1 and mine) then return 1 end
 return 0
@@ -33,7 +34,7 @@ local restored = {}
 for i = 4, #ARGV do
   local key = ARGV[3] .. 'presence:u:' .. ARGV[i]
   if redis.call('ZADD', key, ARGV[2], ARGV[1]) == 1 then table.insert(restored, ARGV[i]) end
-  redis.call('PEXPIREAT', key, ARGV[2])
+  redis.call('PEXPIREAT', key, ARGV[2] + 60000)
   redis.call('ZADD', KEYS[1], ARGV[2], ARGV[i] .. '|' .. ARGV[1])
 end
 return restored
