@@ -12,6 +12,7 @@ import {
 import type { Server, Socket } from 'socket.io';
 import { Bus } from '../bus/bus';
 import { acknowledge, parsePayload, type Ack } from '../realtime/ack';
+import { Sequencer } from '../realtime/sequencer';
 import { chatRoom, userRoom, type SocketData } from '../realtime/socket-data';
 import type { MessageView, RoomView } from './chat.views';
 import { ChatService } from './chat.service';
@@ -21,6 +22,8 @@ import { RoomsService } from './rooms.service';
 import './chat.events';
 
 const userOf = (socket: Socket): string => (socket.data as SocketData).user.userId;
+const CHAT_ROOM_PREFIX = chatRoom('');
+const GAP_TIMEOUT_MS = 250;
 
 /**
  * Chat over Socket.IO. Handlers validate, call the core and answer through the acknowledgement;
@@ -35,6 +38,12 @@ export class ChatGateway
   private server!: Server;
 
   private readonly unsubscribers: Array<() => void> = [];
+  /** Orders each room's messages for this instance's sockets; see Sequencer. */
+  private readonly messages = new Sequencer<MessageView>({
+    gapTimeoutMs: GAP_TIMEOUT_MS,
+    fetch: (roomId, afterSeq, beforeSeq) => this.chat.range(roomId, afterSeq, beforeSeq),
+    deliver: (roomId, message) => this.server.to(chatRoom(roomId)).emit('message', message),
+  });
 
   constructor(
     private readonly chat: ChatService,
@@ -44,10 +53,13 @@ export class ChatGateway
   ) {}
 
   afterInit(): void {
+    // A room stops being tracked when its last local socket leaves it.
+    this.server.of('/').adapter.on('delete-room', (room: string) => {
+      if (room.startsWith(CHAT_ROOM_PREFIX))
+        this.messages.untrack(room.slice(CHAT_ROOM_PREFIX.length));
+    });
     this.unsubscribers.push(
-      this.bus.subscribe('chat.message', (message) => {
-        this.server.to(chatRoom(message.roomId)).emit('message', message);
-      }),
+      this.bus.subscribe('chat.message', (message) => this.messages.push(message.roomId, message)),
       this.bus.subscribe('chat.typing', (e) => {
         this.server.to(chatRoom(e.roomId)).except(userRoom(e.userId)).emit('typing', e);
       }),
@@ -90,6 +102,8 @@ export class ChatGateway
       const { roomId } = await parsePayload(RoomRefDto, payload);
       const room = await this.rooms.get(userOf(socket), roomId);
       await socket.join(chatRoom(roomId));
+      // Live delivery here starts after lastSeq; the client catches up to it with messages:sync.
+      this.messages.track(roomId, room.lastSeq);
       return { room, lastSeq: room.lastSeq };
     });
   }

@@ -106,6 +106,18 @@ export class ChatService {
     };
   }
 
+  /** Messages with afterSeq < seq < beforeSeq, ascending, for filling delivery gaps (no auth). */
+  async range(roomId: string, afterSeq: number, beforeSeq: number | null): Promise<MessageView[]> {
+    const rows = rowsOf<MessageRow>(
+      await this.db.query(
+        `SELECT ${MESSAGE_COLUMNS} FROM messages
+         WHERE room_id = $1 AND seq > $2 AND ($3::bigint IS NULL OR seq < $3) ORDER BY seq ASC LIMIT 1000`,
+        [roomId, afterSeq, beforeSeq],
+      ),
+    );
+    return rows.map(toMessageView);
+  }
+
   /** Moves the member's read position forward (never back, never past the last message). */
   async markRead(userId: string, roomId: string, seq: number): Promise<number> {
     await this.rooms.assertMember(userId, roomId);
