@@ -1,0 +1,27 @@
+import type { NotificationView } from './notification.views';
+import type { EncodedNotification, NotificationSink } from './notification-delivery';
+
+/** A waiting long-poll: resolves with the first live notification(s) after its cursor. */
+export class LongPollSink implements NotificationSink {
+  readonly result: Promise<NotificationView[]>;
+  private resolve!: (items: NotificationView[]) => void;
+  private done = false;
+
+  constructor(
+    readonly userId: string,
+    private readonly after: number,
+  ) {
+    this.result = new Promise((resolve) => (this.resolve = resolve));
+  }
+
+  write({ notification }: EncodedNotification): void {
+    if (notification.seq > this.after) this.finish([notification]);
+  }
+
+  /** Ends the wait (timeout, hang-up, shutdown, or a backlog answer). */
+  finish(items: NotificationView[]): void {
+    if (this.done) return;
+    this.done = true;
+    this.resolve(items);
+  }
+}

@@ -1,0 +1,151 @@
+import {
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
+import { Bus } from '../bus/bus';
+import { SocketServerRef } from '../realtime/socket-server.ref';
+import { Sequencer } from '../realtime/sequencer';
+import { sseEvent } from '../realtime/sse';
+import { userRoom } from '../realtime/socket-data';
+import { toNotificationView, type NotificationView } from './notification.views';
+import { NotificationsService } from './notifications.service';
+
+/** A notification encoded once per instance, for every local sink to write. */
+export interface EncodedNotification {
+  notification: NotificationView;
+  sse: string;
+}
+
+/** Something on this instance that delivers a user's notifications: an SSE stream, a waiting long-poll. */
+export interface NotificationSink {
+  readonly userId: string;
+  write(encoded: EncodedNotification): void;
+}
+
+const GAP_TIMEOUT_MS = 250;
+const USER_ROOM_PREFIX = userRoom('');
+
+/**
+ * The instance's delivery registry: userId -> local sinks, plus the user's Socket.IO room. A bus
+ * event is put in seq order per user, encoded once, and handed to that user's local sinks only;
+ * other users' sinks never see it.
+ */
+@Injectable()
+export class NotificationDelivery implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('NotificationDelivery');
+  private readonly sinks = new Map<string, Set<NotificationSink>>();
+  /** Users with a Socket.IO room (a connected socket) on this instance. */
+  private readonly socketUsers = new Set<string>();
+  private readonly unsubscribe: () => void;
+  private readonly sequencer = new Sequencer<NotificationView>({
+    gapTimeoutMs: GAP_TIMEOUT_MS,
+    fetch: async (userId, after, before) =>
+      (await this.notifications.range(userId, after, before)).map(toNotificationView),
+    deliver: (userId, notification) => this.fanOut(userId, notification),
+  });
+
+  constructor(
+    private readonly notifications: NotificationsService,
+    private readonly bus: Bus,
+    private readonly sockets: SocketServerRef,
+  ) {
+    this.unsubscribe = this.bus.subscribe('notification.created', ({ items }) => {
+      for (const { userId, notification } of items) this.sequencer.push(userId, notification);
+    });
+  }
+
+  onApplicationBootstrap(): void {
+    const server = this.sockets.get();
+    if (server === null) return;
+    const adapter = server.of('/').adapter;
+    adapter.on('create-room', (room: string) => {
+      if (!room.startsWith(USER_ROOM_PREFIX)) return;
+      const userId = room.slice(USER_ROOM_PREFIX.length);
+      this.socketUsers.add(userId);
+      void this.track(userId);
+    });
+    adapter.on('delete-room', (room: string) => {
+      if (!room.startsWith(USER_ROOM_PREFIX)) return;
+      const userId = room.slice(USER_ROOM_PREFIX.length);
+      this.socketUsers.delete(userId);
+      this.untrackIfIdle(userId);
+    });
+  }
+
+  onModuleDestroy(): void {
+    this.unsubscribe();
+  }
+
+  /**
+   * Registers a sink and makes sure the user's live events are tracked from now on. Resolves
+   * with the user's last seq as read after registering: everything above it reaches the sink
+   * live; a caller that needs older items reads them after this resolves.
+   */
+  async attach(sink: NotificationSink): Promise<number> {
+    let set = this.sinks.get(sink.userId);
+    if (set === undefined) {
+      set = new Set();
+      this.sinks.set(sink.userId, set);
+    }
+    set.add(sink);
+    try {
+      return await this.track(sink.userId);
+    } catch (err) {
+      this.detach(sink);
+      throw err;
+    }
+  }
+
+  detach(sink: NotificationSink): void {
+    const set = this.sinks.get(sink.userId);
+    if (set === undefined) return;
+    set.delete(sink);
+    if (set.size === 0) this.sinks.delete(sink.userId);
+    this.untrackIfIdle(sink.userId);
+  }
+
+  /** Local sinks per user (for metrics and tests of resource release). */
+  sinkCount(): number {
+    let n = 0;
+    for (const set of this.sinks.values()) n += set.size;
+    return n;
+  }
+
+  private async track(userId: string): Promise<number> {
+    const lastSeq = await this.notifications.lastSeq(userId);
+    if (this.sinks.has(userId) || this.socketUsers.has(userId))
+      this.sequencer.track(userId, lastSeq);
+    return lastSeq;
+  }
+
+  private untrackIfIdle(userId: string): void {
+    if (!this.sinks.has(userId) && !this.socketUsers.has(userId)) this.sequencer.untrack(userId);
+  }
+
+  private fanOut(userId: string, notification: NotificationView): void {
+    const set = this.sinks.get(userId);
+    if (set !== undefined && set.size > 0) {
+      const encoded: EncodedNotification = {
+        notification,
+        sse: sseEvent({
+          id: notification.seq,
+          event: 'notification',
+          data: JSON.stringify(notification),
+        }),
+      };
+      for (const sink of set) {
+        try {
+          sink.write(encoded);
+        } catch (err) {
+          this.logger.warn(
+            `sink write failed: ${err instanceof Error ? err.message : String(err)}`,
+          );
+        }
+      }
+    }
+    if (this.socketUsers.has(userId))
+      this.sockets.get()?.to(userRoom(userId)).emit('notification', notification);
+  }
+}

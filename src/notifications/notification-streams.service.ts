@@ -1,0 +1,160 @@
+import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import type { AuthUser } from '../auth/auth-user';
+import { Bus } from '../bus/bus';
+import { InjectConfig, type AppConfig } from '../config/app.config';
+import { LifecycleService } from '../lifecycle/lifecycle.service';
+import { SSE_HEADERS, sseComment, sseEvent, sseRetry } from '../realtime/sse';
+import { LongPollSink } from './long-poll.sink';
+import { NotificationDelivery } from './notification-delivery';
+import { toNotificationView, type NotificationView } from './notification.views';
+import { NotificationsService } from './notifications.service';
+import { SseStreamSink } from './sse-stream.sink';
+import '../auth/auth.events';
+
+/** What EventSource waits before reconnecting after a stream ends. */
+const RETRY_MS = 2000;
+const BACKLOG_PAGE = 500;
+const LONG_POLL_BACKLOG = 50;
+
+interface OpenStream {
+  sessionId: string | null;
+  expiresAt: number;
+  sink: SseStreamSink;
+}
+
+/**
+ * The SSE and long-poll edges of the notification feed: authenticate (done by the guard),
+ * subscribe first, then read the backlog, then go live; release everything when the client
+ * goes away, its login ends, or this instance drains.
+ */
+@Injectable()
+export class NotificationStreams implements OnModuleDestroy {
+  private readonly logger = new Logger('NotificationStreams');
+  private readonly streams = new Set<OpenStream>();
+  private readonly waiters = new Set<LongPollSink>();
+  private readonly cleanups: Array<() => void> = [];
+  private readonly heartbeat: NodeJS.Timeout;
+
+  constructor(
+    private readonly notifications: NotificationsService,
+    private readonly delivery: NotificationDelivery,
+    private readonly lifecycle: LifecycleService,
+    private readonly bus: Bus,
+    @InjectConfig() config: AppConfig,
+  ) {
+    // One timer for every stream: a comment per stream per interval, and expired logins end.
+    this.heartbeat = setInterval(() => this.beat(), config.sse.heartbeatMs);
+    this.heartbeat.unref();
+    this.cleanups.push(
+      this.lifecycle.onDrain(() => this.closeAll()),
+      this.bus.subscribe('auth.session-ended', ({ sessionId }) => {
+        for (const s of this.streams) if (s.sessionId === sessionId) s.sink.close();
+      }),
+    );
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.heartbeat);
+    for (const cleanup of this.cleanups) cleanup();
+    this.closeAll();
+  }
+
+  openStreams(): number {
+    return this.streams.size;
+  }
+
+  waitingPolls(): number {
+    return this.waiters.size;
+  }
+
+  /** Serves one SSE stream; `cursor` null means live notifications only. */
+  async stream(user: AuthUser, cursor: number | null, req: Request, res: Response): Promise<void> {
+    res.writeHead(200, SSE_HEADERS);
+    res.write(sseRetry(RETRY_MS)); // first bytes at once: a quiet stream still opens
+    const sink = new SseStreamSink(user.userId, res, cursor ?? 0, () =>
+      this.logger.warn('closed an SSE stream that stopped reading'),
+    );
+    const open: OpenStream = { sessionId: user.sessionId, expiresAt: user.expiresAt, sink };
+    this.streams.add(open);
+    const release = (): void => {
+      this.streams.delete(open);
+      this.delivery.detach(sink);
+      sink.close();
+    };
+    req.on('close', release);
+    res.on('error', release);
+    if (this.lifecycle.draining) return release();
+
+    try {
+      const lastSeq = await this.delivery.attach(sink);
+      let from = cursor ?? lastSeq;
+      if (from > lastSeq) {
+        // The cursor is ahead of anything this user has: say so, and go on from the real end.
+        sink.send(sseEvent({ event: 'resync', data: JSON.stringify({ lastSeq }) }));
+        from = lastSeq;
+      }
+      sink.cursor = from;
+      for (;;) {
+        const rows = await this.notifications.range(user.userId, sink.cursor, null, BACKLOG_PAGE);
+        for (const row of rows) {
+          const n = toNotificationView(row);
+          sink.writeBacklog(
+            n.seq,
+            sseEvent({ id: n.seq, event: 'notification', data: JSON.stringify(n) }),
+          );
+        }
+        if (rows.length < BACKLOG_PAGE) break;
+      }
+      sink.goLive();
+    } catch (err) {
+      // Headers are sent; the only honest thing left is to end the stream so the client retries.
+      this.logger.warn(
+        `SSE stream failed to start: ${err instanceof Error ? err.message : String(err)}`,
+      );
+      release();
+    }
+  }
+
+  /** Long-poll: answers at once if something is after the cursor, else at the first live one or the timeout. */
+  async wait(
+    user: AuthUser,
+    after: number,
+    timeoutSeconds: number,
+    req: Request,
+  ): Promise<{ items: NotificationView[]; lastSeq: number }> {
+    const sink = new LongPollSink(user.userId, after);
+    this.waiters.add(sink);
+    const timer = setTimeout(() => sink.finish([]), timeoutSeconds * 1000);
+    const onClose = (): void => sink.finish([]);
+    req.on('close', onClose);
+    try {
+      if (this.lifecycle.draining) sink.finish([]);
+      const lastSeq = await this.delivery.attach(sink); // subscribe first...
+      if (after > lastSeq) return { items: [], lastSeq }; // a cursor from the future: tell the real end now
+      const backlog = await this.notifications.list(user.userId, after, LONG_POLL_BACKLOG); // ...then read
+      if (backlog.length > 0) sink.finish(backlog);
+      const items = await sink.result; // ...then wait
+      return { items, lastSeq: items.length > 0 ? items[items.length - 1].seq : after };
+    } finally {
+      clearTimeout(timer);
+      req.off('close', onClose);
+      this.waiters.delete(sink);
+      this.delivery.detach(sink);
+    }
+  }
+
+  private beat(): void {
+    const now = Math.floor(Date.now() / 1000);
+    const comment = sseComment('heartbeat');
+    for (const s of this.streams) {
+      if (s.expiresAt <= now) s.sink.close();
+      else s.sink.send(comment);
+    }
+  }
+
+  private closeAll(): void {
+    for (const s of this.streams) s.sink.close();
+    for (const w of this.waiters) w.finish([]);
+  }
+}

@@ -1,0 +1,74 @@
+import type { Response } from 'express';
+import type { EncodedNotification, NotificationSink } from './notification-delivery';
+
+/** Past this many bytes queued in the socket, a client is not reading: end its stream. */
+export const SSE_MAX_BUFFERED_BYTES = 1024 * 1024;
+
+/**
+ * One SSE stream of one user. Live events that arrive while the backlog is being written wait
+ * in a queue; everything at or below the last written seq is skipped, so the switch from backlog
+ * to live has no gap and no duplicate.
+ */
+export class SseStreamSink implements NotificationSink {
+  private lastWritten: number;
+  private queue: EncodedNotification[] | null = [];
+  private closed = false;
+
+  constructor(
+    readonly userId: string,
+    private readonly res: Response,
+    cursor: number,
+    private readonly onOverflow: () => void,
+  ) {
+    this.lastWritten = cursor;
+  }
+
+  get cursor(): number {
+    return this.lastWritten;
+  }
+
+  set cursor(seq: number) {
+    this.lastWritten = seq;
+  }
+
+  /** Writes a backlog item (already encoded by the caller). */
+  writeBacklog(seq: number, frame: string): void {
+    if (seq <= this.lastWritten) return;
+    this.lastWritten = seq;
+    this.send(frame);
+  }
+
+  /** Backlog done: flush what arrived meanwhile and write live from now on. */
+  goLive(): void {
+    const queued = this.queue ?? [];
+    this.queue = null;
+    for (const item of queued) this.write(item);
+  }
+
+  write(encoded: EncodedNotification): void {
+    if (this.queue !== null) {
+      this.queue.push(encoded);
+      return;
+    }
+    if (encoded.notification.seq <= this.lastWritten) return;
+    this.lastWritten = encoded.notification.seq;
+    this.send(encoded.sse);
+  }
+
+  send(chunk: string): void {
+    if (this.closed) return;
+    this.res.write(chunk);
+    if (this.res.writableLength > SSE_MAX_BUFFERED_BYTES) {
+      // The client stopped reading. It resumes from Last-Event-ID when it reconnects.
+      this.close();
+      this.onOverflow();
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.queue = null;
+    if (!this.res.writableEnded) this.res.end();
+  }
+}

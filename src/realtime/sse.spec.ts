@@ -1,0 +1,55 @@
+import { parseCursor, sseComment, sseEvent, sseRetry } from './sse';
+
+describe('SSE framing', () => {
+  it('frames an event with id, name and data', () => {
+    expect(sseEvent({ id: 7, event: 'notification', data: '{"a":1}' })).toBe(
+      'id: 7\nevent: notification\ndata: {"a":1}\n\n',
+    );
+    expect(sseEvent({ event: 'resync', data: '{"lastSeq":3}' })).toBe(
+      'event: resync\ndata: {"lastSeq":3}\n\n',
+    );
+  });
+
+  it('splits data on every kind of line break so nothing starts a new field', () => {
+    expect(sseEvent({ data: 'a\nb\r\nc\rd' })).toBe('data: a\ndata: b\ndata: c\ndata: d\n\n');
+    expect(sseEvent({ data: 'x\n\nid: 99\nevent: evil' })).toBe(
+      'data: x\ndata: \ndata: id: 99\ndata: event: evil\n\n',
+    );
+  });
+
+  it('refuses ids and event names that span lines', () => {
+    expect(() => sseEvent({ id: '1\n2', data: '' })).toThrow();
+    expect(() => sseEvent({ event: 'a\rb', data: '' })).toThrow();
+    expect(() => sseEvent({ id: 'a\u0000', data: '' })).toThrow();
+  });
+
+  it('writes comments and retry on their own', () => {
+    expect(sseComment('hb')).toBe(': hb\n\n');
+    expect(sseComment('a\nb')).toBe(': a b\n\n');
+    expect(sseRetry(3000)).toBe('retry: 3000\n\n');
+  });
+});
+
+describe('parseCursor', () => {
+  it.each([
+    ['0', 0],
+    ['42', 42],
+    ['9007199254740991', 9007199254740991],
+    [undefined, null],
+    ['', null],
+  ])('%j -> %j', (input, expected) => expect(parseCursor(input)).toBe(expected));
+
+  it.each([
+    '-1',
+    '1.5',
+    'abc',
+    ' 1',
+    '1e3',
+    '0x10',
+    '9007199254740992',
+    '99999999999999999',
+    ['1'],
+  ])('%j is invalid', (input) => {
+    expect(parseCursor(input)).toBe('invalid');
+  });
+});

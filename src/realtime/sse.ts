@@ -1,0 +1,60 @@
+/**
+ * Server-Sent Events framing. Field values are checked so that no input can start another
+ * field or event: ids and event names may not contain CR, LF or NUL, and data is split on every
+ * line ending into several `data:` lines (which the client joins back with "\n").
+ */
+
+const LINE_BREAK = /\r\n|\r|\n/;
+const FORBIDDEN_IN_FIELD = /[\r\n\0]/;
+
+export interface SseEventFields {
+  id?: string | number;
+  event?: string;
+  data: string;
+}
+
+export function sseEvent({ id, event, data }: SseEventFields): string {
+  let frame = '';
+  if (id !== undefined) {
+    const value = String(id);
+    if (FORBIDDEN_IN_FIELD.test(value)) throw new Error('an SSE id may not contain CR, LF or NUL');
+    frame += `id: ${value}\n`;
+  }
+  if (event !== undefined) {
+    if (FORBIDDEN_IN_FIELD.test(event) || event.length === 0)
+      throw new Error('an SSE event name must be one line');
+    frame += `event: ${event}\n`;
+  }
+  for (const line of data.split(LINE_BREAK)) frame += `data: ${line}\n`;
+  return `${frame}\n`;
+}
+
+/** A comment line: ignored by EventSource, keeps proxies from closing an idle stream. */
+export function sseComment(text = ''): string {
+  return `: ${text.replace(/[\r\n]+/g, ' ')}\n\n`;
+}
+
+export function sseRetry(ms: number): string {
+  return `retry: ${Math.max(0, Math.floor(ms))}\n\n`;
+}
+
+export const SSE_HEADERS: Readonly<Record<string, string>> = {
+  'Content-Type': 'text/event-stream',
+  'Cache-Control': 'no-cache',
+  Connection: 'keep-alive',
+  'X-Accel-Buffering': 'no',
+};
+
+/** Largest cursor accepted: far beyond any real seq, still exact as a JavaScript number. */
+export const MAX_CURSOR = Number.MAX_SAFE_INTEGER;
+
+/**
+ * A seq cursor from a query parameter or Last-Event-ID: digits only, within MAX_CURSOR.
+ * Returns null when absent (undefined or empty), 'invalid' for anything else malformed.
+ */
+export function parseCursor(value: unknown): number | null | 'invalid' {
+  if (value === undefined || value === '') return null;
+  if (typeof value !== 'string' || !/^\d{1,16}$/.test(value)) return 'invalid';
+  const n = Number(value);
+  return n <= MAX_CURSOR ? n : 'invalid';
+}
