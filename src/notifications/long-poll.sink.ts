@@ -3,6 +3,7 @@ import type { EncodedNotification, NotificationSink } from './notification-deliv
 
 /** A waiting long-poll: resolves with the first live notification(s) after its cursor. */
 export class LongPollSink implements NotificationSink {
+  readonly transport = 'longpoll' as const;
   readonly result: Promise<NotificationView[]>;
   private resolve!: (items: NotificationView[]) => void;
   private done = false;

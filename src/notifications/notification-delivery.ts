@@ -5,6 +5,7 @@ import {
   type OnModuleDestroy,
 } from '@nestjs/common';
 import { Bus } from '../bus/bus';
+import { Metrics } from '../metrics/metrics.service';
 import { SocketServerRef } from '../realtime/socket-server.ref';
 import { Sequencer } from '../realtime/sequencer';
 import { sseEvent } from '../realtime/sse';
@@ -21,6 +22,7 @@ export interface EncodedNotification {
 /** Something on this instance that delivers a user's notifications: an SSE stream, a waiting long-poll. */
 export interface NotificationSink {
   readonly userId: string;
+  readonly transport: 'sse' | 'longpoll';
   write(encoded: EncodedNotification): void;
 }
 
@@ -50,6 +52,7 @@ export class NotificationDelivery implements OnApplicationBootstrap, OnModuleDes
     private readonly notifications: NotificationsService,
     private readonly bus: Bus,
     private readonly sockets: SocketServerRef,
+    private readonly metrics: Metrics,
   ) {
     this.unsubscribe = this.bus.subscribe('notification.created', ({ items }) => {
       for (const { userId, notification } of items) this.sequencer.push(userId, notification);
@@ -138,6 +141,7 @@ export class NotificationDelivery implements OnApplicationBootstrap, OnModuleDes
       for (const sink of set) {
         try {
           sink.write(encoded);
+          this.metrics.delivered(sink.transport, 'notification', notification.createdAt);
         } catch (err) {
           this.logger.warn(
             `sink write failed: ${err instanceof Error ? err.message : String(err)}`,

@@ -4,6 +4,7 @@ import type { AuthUser } from '../auth/auth-user';
 import { Bus } from '../bus/bus';
 import { InjectConfig, type AppConfig } from '../config/app.config';
 import { LifecycleService } from '../lifecycle/lifecycle.service';
+import { Metrics } from '../metrics/metrics.service';
 import { SSE_HEADERS, sseComment, sseEvent, sseRetry } from '../realtime/sse';
 import { LongPollSink } from './long-poll.sink';
 import { NotificationDelivery } from './notification-delivery';
@@ -42,7 +43,18 @@ export class NotificationStreams implements OnModuleDestroy {
     private readonly lifecycle: LifecycleService,
     private readonly bus: Bus,
     @InjectConfig() config: AppConfig,
+    private readonly metrics: Metrics,
   ) {
+    metrics.gauge(
+      'realtime_sse_streams_open',
+      'Open notification SSE streams',
+      () => this.streams.size,
+    );
+    metrics.gauge(
+      'realtime_longpoll_waiting',
+      'Long-polls waiting for a notification',
+      () => this.waiters.size,
+    );
     // One timer for every stream: a comment per stream per interval, and expired logins end.
     this.heartbeat = setInterval(() => this.beat(), config.sse.heartbeatMs);
     this.heartbeat.unref();
@@ -133,7 +145,10 @@ export class NotificationStreams implements OnModuleDestroy {
       const lastSeq = await this.delivery.attach(sink); // subscribe first...
       if (after > lastSeq) return { items: [], lastSeq }; // a cursor from the future: tell the real end now
       const backlog = await this.notifications.list(user.userId, after, LONG_POLL_BACKLOG); // ...then read
-      if (backlog.length > 0) sink.finish(backlog);
+      if (backlog.length > 0) {
+        for (const n of backlog) this.metrics.delivered('longpoll', 'notification', n.createdAt);
+        sink.finish(backlog);
+      }
       const items = await sink.result; // ...then wait
       return { items, lastSeq: items.length > 0 ? items[items.length - 1].seq : after };
     } finally {

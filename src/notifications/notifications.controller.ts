@@ -15,6 +15,7 @@ import {
 import type { Request, Response } from 'express';
 import type { AuthUser } from '../auth/auth-user';
 import { ApiKeyAuth, CurrentUser, StreamAuth } from '../auth/auth.decorators';
+import { Metrics } from '../metrics/metrics.service';
 import { parseCursor } from '../realtime/sse';
 import { PollQuery, PublishNotificationDto, StreamQuery, WaitQuery } from './dto/notifications.dto';
 import { NotificationStreams } from './notification-streams.service';
@@ -31,12 +32,14 @@ export class NotificationsController {
   constructor(
     private readonly notifications: NotificationsService,
     private readonly streams: NotificationStreams,
+    private readonly metrics: Metrics,
   ) {}
 
   /** Polling: everything after the cursor, ascending. */
   @Get()
   async poll(@CurrentUser() user: AuthUser, @Query() q: PollQuery): Promise<Page> {
     const items = await this.notifications.list(user.userId, q.after, q.limit);
+    for (const n of items) this.metrics.delivered('poll', 'notification', n.createdAt);
     return { items, lastSeq: items.length > 0 ? items[items.length - 1].seq : q.after };
   }
 

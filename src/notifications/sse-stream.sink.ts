@@ -10,6 +10,7 @@ export const SSE_MAX_BUFFERED_BYTES = 1024 * 1024;
  * to live has no gap and no duplicate.
  */
 export class SseStreamSink implements NotificationSink {
+  readonly transport = 'sse' as const;
   private lastWritten: number;
   private queue: EncodedNotification[] | null = [];
   private closed = false;

@@ -11,6 +11,7 @@ import { Authenticator } from '../auth/authenticator.service';
 import { Bus } from '../bus/bus';
 import { isDatabaseUnavailable } from '../database/database-errors';
 import { LifecycleService } from '../lifecycle/lifecycle.service';
+import { Metrics } from '../metrics/metrics.service';
 import { sessionRoom, userRoom, type SocketData } from './socket-data';
 import { SocketServerRef } from './socket-server.ref';
 import '../auth/auth.events';
@@ -39,7 +40,14 @@ export class RealtimeGateway
     private readonly bus: Bus,
     private readonly lifecycle: LifecycleService,
     private readonly serverRef: SocketServerRef,
-  ) {}
+    metrics: Metrics,
+  ) {
+    metrics.gauge(
+      'realtime_sockets_connected',
+      'Socket.IO connections on this instance',
+      () => this.server?.sockets.sockets.size ?? 0,
+    );
+  }
 
   afterInit(server: Server): void {
     this.serverRef.set(server);

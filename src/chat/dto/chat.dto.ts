@@ -1,4 +1,5 @@
 import { Type } from 'class-transformer';
+import { CursorParam } from '../../common/cursor.decorator';
 import {
   ArrayMaxSize,
   IsArray,
@@ -59,17 +60,11 @@ export class ReadDto {
 
 export class HistoryQuery {
   @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  @Max(MAX_SEQ)
+  @CursorParam()
   afterSeq?: number;
 
   @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(MAX_SEQ)
+  @CursorParam(1)
   beforeSeq?: number;
 
   @IsOptional()

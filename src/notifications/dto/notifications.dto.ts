@@ -13,14 +13,11 @@ import {
   Max,
   Min,
 } from 'class-validator';
-import { MAX_CURSOR } from '../../realtime/sse';
+import { CursorParam } from '../../common/cursor.decorator';
 
 export class PollQuery {
   @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  @Max(MAX_CURSOR)
+  @CursorParam()
   after: number = 0;
 
   @IsOptional()
@@ -33,10 +30,7 @@ export class PollQuery {
 
 export class WaitQuery {
   @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  @Max(MAX_CURSOR)
+  @CursorParam()
   after: number = 0;
 
   /** Seconds. */

@@ -1,0 +1,83 @@
+import { Injectable } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Bus } from '../bus/bus';
+
+export type Transport = 'sse' | 'longpoll' | 'socket' | 'poll';
+
+/**
+ * The instance's Prometheus registry. Counters and histograms are updated where things happen;
+ * gauges read their value from the owning feature when scraped.
+ */
+@Injectable()
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly deliveries = new Counter({
+    name: 'realtime_deliveries_total',
+    help: 'Events written to clients, by transport and kind',
+    labelNames: ['transport', 'kind'] as const,
+    registers: [this.registry],
+  });
+
+  readonly deliveryLatency = new Histogram({
+    name: 'realtime_delivery_latency_seconds',
+    help: 'From commit (created time) to the write to the client, by transport',
+    labelNames: ['transport'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+
+  readonly jobRuns = new Counter({
+    name: 'realtime_job_runs_total',
+    help: 'Scheduled job runs by job and outcome',
+    labelNames: ['job', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly jobDuration = new Histogram({
+    name: 'realtime_job_duration_seconds',
+    help: 'Scheduled job run durations',
+    labelNames: ['job'] as const,
+    buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300],
+    registers: [this.registry],
+  });
+
+  constructor(bus: Bus) {
+    collectDefaultMetrics({ register: this.registry });
+    this.gauge(
+      'realtime_bus_published',
+      'Events published on the bus by this instance',
+      () => bus.stats().published,
+    );
+    this.gauge(
+      'realtime_bus_publish_failures',
+      'Bus publishes that failed (Redis down or hung)',
+      () => bus.stats().publishFailures,
+    );
+    this.gauge(
+      'realtime_bus_received',
+      'Events received from other instances through the bus',
+      () => bus.stats().received,
+    );
+  }
+
+  /** A gauge whose value is read from `read` at scrape time. */
+  gauge(name: string, help: string, read: () => number): void {
+    new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        this.set(read());
+      },
+    });
+  }
+
+  /** Records one delivery; `createdAt` is the event's ISO creation time. */
+  delivered(transport: Transport, kind: string, createdAt: string, count = 1): void {
+    if (count <= 0) return;
+    this.deliveries.inc({ transport, kind }, count);
+    const seconds = Math.max(0, (Date.now() - Date.parse(createdAt)) / 1000);
+    for (let i = 0; i < count; i++) this.deliveryLatency.observe({ transport }, seconds);
+  }
+}

@@ -1,0 +1,100 @@
+import { request, type ClientRequest, type IncomingHttpHeaders } from 'node:http';
+
+export interface SseEvent {
+  id?: string;
+  event?: string;
+  data: string;
+}
+
+export interface SseClient {
+  status: number;
+  headers: IncomingHttpHeaders;
+  /** Everything received, byte for byte (as UTF-8 text). */
+  raw(): string;
+  events(): SseEvent[];
+  /** Resolves when at least n events (comments excluded) arrived. */
+  waitForEvents(n: number, timeoutMs?: number): Promise<SseEvent[]>;
+  waitForRaw(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  /** Resolves when the server ends the stream. */
+  ended: Promise<void>;
+  close(): void;
+}
+
+/** Parses an event stream as EventSource does (fields, multi-line data, comments ignored). */
+export function parseSse(raw: string): SseEvent[] {
+  const events: SseEvent[] = [];
+  const blocks = raw.split(/\r\n\r\n|\n\n|\r\r/);
+  blocks.pop(); // an unterminated tail is not an event yet
+  for (const block of blocks) {
+    const event: SseEvent = { data: '' };
+    const data: string[] = [];
+    let hasData = false;
+    for (const line of block.split(/\r\n|\n|\r/)) {
+      if (line === '' || line.startsWith(':')) continue;
+      const idx = line.indexOf(':');
+      const field = idx === -1 ? line : line.slice(0, idx);
+      let value = idx === -1 ? '' : line.slice(idx + 1);
+      if (value.startsWith(' ')) value = value.slice(1);
+      if (field === 'data') {
+        data.push(value);
+        hasData = true;
+      } else if (field === 'id') event.id = value;
+      else if (field === 'event') event.event = value;
+    }
+    if (!hasData) continue; // retry-only or comment-only blocks dispatch nothing
+    event.data = data.join('\n');
+    events.push(event);
+  }
+  return events;
+}
+
+/** Opens an SSE stream with a raw HTTP request (no EventSource library in between). */
+export function openSse(url: string, headers: Record<string, string> = {}): Promise<SseClient> {
+  return new Promise((resolve, reject) => {
+    let raw = '';
+    const waiters = new Set<() => void>();
+    let req: ClientRequest | null = null;
+    let endedResolve!: () => void;
+    const ended = new Promise<void>((r) => (endedResolve = r));
+    req = request(url, { headers: { accept: 'text/event-stream', ...headers } }, (res) => {
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        raw += chunk;
+        for (const w of waiters) w();
+      });
+      res.on('end', () => endedResolve());
+      res.on('close', () => endedResolve());
+      const waitFor = (done: () => boolean, what: string, timeoutMs: number): Promise<void> =>
+        new Promise((ok, fail) => {
+          if (done()) return ok();
+          const timer = setTimeout(() => {
+            waiters.delete(check);
+            fail(new Error(`timed out waiting for ${what}; received:\n${raw.slice(-2000)}`));
+          }, timeoutMs);
+          const check = (): void => {
+            if (!done()) return;
+            clearTimeout(timer);
+            waiters.delete(check);
+            ok();
+          };
+          waiters.add(check);
+        });
+      resolve({
+        status: res.statusCode ?? 0,
+        headers: res.headers,
+        raw: () => raw,
+        events: () => parseSse(raw),
+        waitForEvents: (n, timeoutMs = 10000) =>
+          waitFor(() => parseSse(raw).length >= n, `${n} events`, timeoutMs).then(() =>
+            parseSse(raw),
+          ),
+        waitForRaw: (pattern, timeoutMs = 10000) =>
+          waitFor(() => pattern.test(raw), String(pattern), timeoutMs),
+        ended,
+        close: () => req?.destroy(),
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
