@@ -13,6 +13,7 @@ import { NotificationsModule } from './notifications/notifications.module';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { RealtimeModule } from './realtime/realtime.module';
 import { RedisModule } from './redis/redis.module';
+import { StocksModule } from './stocks/stocks.module';
 import { UsersModule } from './users/users.module';
 
 @Module({
@@ -30,6 +31,7 @@ import { UsersModule } from './users/users.module';
     RealtimeModule,
     ChatModule,
     NotificationsModule,
+    StocksModule,
     HealthModule,
   ],
 })

@@ -15,6 +15,8 @@ export interface SseClient {
   /** Resolves when at least n events (comments excluded) arrived. */
   waitForEvents(n: number, timeoutMs?: number): Promise<SseEvent[]>;
   waitForRaw(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  /** Resolves once more than `n` characters arrived in all. */
+  waitForLength(n: number, timeoutMs?: number): Promise<void>;
   /** Resolves when the server ends the stream. */
   ended: Promise<void>;
   close(): void;
@@ -90,6 +92,8 @@ export function openSse(url: string, headers: Record<string, string> = {}): Prom
           ),
         waitForRaw: (pattern, timeoutMs = 10000) =>
           waitFor(() => pattern.test(raw), String(pattern), timeoutMs),
+        waitForLength: (n, timeoutMs = 10000) =>
+          waitFor(() => raw.length > n, `${n} characters`, timeoutMs),
         ended,
         close: () => req?.destroy(),
       });

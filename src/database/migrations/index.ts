@@ -1,6 +1,12 @@
 import { Foundation1732200000000 } from './1732200000000-foundation.migration';
 import { Chat1732300000000 } from './1732300000000-chat.migration';
 import { Notifications1732400000000 } from './1732400000000-notifications.migration';
+import { PriceAlerts1732500000000 } from './1732500000000-price-alerts.migration';
 
 /** Every migration, in order. New ones are appended here. */
-export const migrations = [Foundation1732200000000, Chat1732300000000, Notifications1732400000000];
+export const migrations = [
+  Foundation1732200000000,
+  Chat1732300000000,
+  Notifications1732400000000,
+  PriceAlerts1732500000000,
+];

@@ -1,0 +1,73 @@
+import type Redis from 'ioredis';
+import { makeQuote, utcDay, type Quote, type QuoteInput } from './quote';
+import { QuoteStore } from './quote.store';
+
+// KEYS[1] latest hash (symbol -> "tsMs|price|openPrice"), KEYS[2] day-open hash prefix,
+// KEYS[3] fence key or "" ; ARGV[1] fence holder, then triples symbol, price, tsMs, day.
+// Returns, per accepted input, its index and open price.
+const ACCEPT = `
+if KEYS[3] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[1] then return {} end
+local out = {}
+local n = (#ARGV - 1) / 4
+for i = 0, n - 1 do
+  local sym = ARGV[2 + i * 4]
+  local price = ARGV[3 + i * 4]
+  local ts = tonumber(ARGV[4 + i * 4])
+  local day = ARGV[5 + i * 4]
+  local cur = redis.call('HGET', KEYS[1], sym)
+  local newer = true
+  if cur then
+    local sep = string.find(cur, '|', 1, true)
+    if tonumber(string.sub(cur, 1, sep - 1)) > ts then newer = false end
+  end
+  if newer then
+    local openKey = KEYS[2] .. day
+    local open = redis.call('HGET', openKey, sym)
+    if not open then
+      open = price
+      redis.call('HSET', openKey, sym, price)
+      redis.call('EXPIRE', openKey, 259200)
+    end
+    redis.call('HSET', KEYS[1], sym, ts .. '|' .. price .. '|' .. open)
+    table.insert(out, i)
+    table.insert(out, open)
+  end
+end
+return out
+`;
+
+export class RedisQuoteStore extends QuoteStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {
+    super();
+  }
+
+  async accept(inputs: QuoteInput[], fence?: { key: string; holder: string }): Promise<Quote[]> {
+    if (inputs.length === 0) return [];
+    const args = inputs.flatMap((q) => [q.symbol, String(q.price), String(q.ts), utcDay(q.ts)]);
+    const result = (await this.redis.eval(
+      ACCEPT,
+      3,
+      `${this.prefix}stocks:latest`,
+      `${this.prefix}stocks:open:`,
+      fence?.key ?? '',
+      fence?.holder ?? '',
+      ...args,
+    )) as Array<number | string>;
+    const quotes: Quote[] = [];
+    for (let i = 0; i < result.length; i += 2) {
+      quotes.push(makeQuote(inputs[Number(result[i])], Number(result[i + 1])));
+    }
+    return quotes;
+  }
+
+  async all(): Promise<Quote[]> {
+    const latest = await this.redis.hgetall(`${this.prefix}stocks:latest`);
+    return Object.entries(latest).map(([symbol, value]) => {
+      const [ts, price, open] = value.split('|');
+      return makeQuote({ symbol, price: Number(price), ts: Number(ts) }, Number(open));
+    });
+  }
+}

@@ -1,0 +1,76 @@
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  NotFoundException,
+  Param,
+  Post,
+  Query,
+  Req,
+  Res,
+} from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { ApiKeyAuth, Public } from '../auth/auth.decorators';
+import { IngestQuoteDto, QuoteStreamQuery } from './dto/stocks.dto';
+import { SYMBOL_PATTERN, type Quote } from './quote';
+import { StockStreams } from './stock-streams.service';
+import { StocksService } from './stocks.service';
+
+const MAX_STREAM_SYMBOLS = 50;
+/** A feed's clock may run a little ahead of ours; further than this is a mistake. */
+const MAX_FUTURE_MS = 60_000;
+
+@Controller('api/stocks')
+export class StocksController {
+  constructor(
+    private readonly stocks: StocksService,
+    private readonly streams: StockStreams,
+  ) {}
+
+  @Public()
+  @Get()
+  list(): { items: Quote[] } {
+    return { items: this.stocks.all() };
+  }
+
+  /** Live quotes over SSE: a snapshot per symbol at once, then every new quote. No login needed. */
+  @Public()
+  @Get('stream')
+  stream(@Query() q: QuoteStreamQuery, @Req() req: Request, @Res() res: Response): void {
+    const symbols = [...new Set(q.symbols.split(','))];
+    if (symbols.some((s) => !SYMBOL_PATTERN.test(s)))
+      throw new BadRequestException('symbols must be a comma-separated list of symbols');
+    if (symbols.length > MAX_STREAM_SYMBOLS)
+      throw new BadRequestException(`at most ${MAX_STREAM_SYMBOLS} symbols`);
+    const unknown = symbols.filter((s) => !this.stocks.isKnown(s));
+    if (unknown.length > 0) throw new BadRequestException(`unknown symbols: ${unknown.join(',')}`);
+    this.streams.open(symbols, req, res);
+  }
+
+  @Public()
+  @Get(':symbol')
+  get(@Param('symbol') symbol: string): Quote {
+    const quote = SYMBOL_PATTERN.test(symbol) ? this.stocks.get(symbol) : undefined;
+    if (quote === undefined) throw new NotFoundException('unknown symbol');
+    return quote;
+  }
+
+  /** Ingest from a real feed. A new symbol becomes known; an older quote is accepted and ignored. */
+  @ApiKeyAuth()
+  @Post(':symbol/quotes')
+  @HttpCode(202)
+  async ingest(
+    @Param('symbol') symbol: string,
+    @Body() dto: IngestQuoteDto,
+  ): Promise<{ accepted: boolean }> {
+    if (!SYMBOL_PATTERN.test(symbol))
+      throw new BadRequestException('symbol must be 1-10 characters of A-Z, 0-9 and .');
+    const ts = dto.ts === undefined ? Date.now() : Date.parse(dto.ts);
+    if (Number.isNaN(ts)) throw new BadRequestException('ts must be an ISO-8601 time');
+    if (ts > Date.now() + MAX_FUTURE_MS) throw new BadRequestException('ts is in the future');
+    const accepted = await this.stocks.accept([{ symbol, price: dto.price, ts }]);
+    return { accepted: accepted.length > 0 };
+  }
+}
