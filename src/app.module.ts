@@ -13,6 +13,7 @@ import { NotificationsModule } from './notifications/notifications.module';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { RealtimeModule } from './realtime/realtime.module';
 import { RedisModule } from './redis/redis.module';
+import { RemindersModule } from './reminders/reminders.module';
 import { StocksModule } from './stocks/stocks.module';
 import { UsersModule } from './users/users.module';
 
@@ -32,6 +33,7 @@ import { UsersModule } from './users/users.module';
     ChatModule,
     NotificationsModule,
     StocksModule,
+    RemindersModule,
     HealthModule,
   ],
 })

@@ -2,6 +2,7 @@ import { Foundation1732200000000 } from './1732200000000-foundation.migration';
 import { Chat1732300000000 } from './1732300000000-chat.migration';
 import { Notifications1732400000000 } from './1732400000000-notifications.migration';
 import { PriceAlerts1732500000000 } from './1732500000000-price-alerts.migration';
+import { Jobs1732600000000 } from './1732600000000-jobs.migration';
 
 /** Every migration, in order. New ones are appended here. */
 export const migrations = [
@@ -9,4 +10,5 @@ export const migrations = [
   Chat1732300000000,
   Notifications1732400000000,
   PriceAlerts1732500000000,
+  Jobs1732600000000,
 ];

@@ -1,0 +1,36 @@
+import { BadRequestException, Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
+import { ApiKeyAuth } from '../auth/auth.decorators';
+import { RunReminderDto } from './dto/run-reminder.dto';
+import { JobRunsService, type JobRunView } from './job-runs.service';
+import { WeightReminderScheduler } from './weight-reminder.scheduler';
+
+@ApiKeyAuth()
+@Controller('api/admin/jobs')
+export class AdminJobsController {
+  constructor(
+    private readonly scheduler: WeightReminderScheduler,
+    private readonly runs: JobRunsService,
+  ) {}
+
+  @Post('weight-reminder/run')
+  @HttpCode(200)
+  async runWeightReminder(
+    @Body() dto: RunReminderDto,
+  ): Promise<{ periodKey: string; usersNotified: number; skipped: number }> {
+    const asOf = dto.asOf === undefined ? new Date() : new Date(dto.asOf);
+    if (
+      Number.isNaN(asOf.getTime()) ||
+      asOf.getUTCFullYear() < 1970 ||
+      asOf.getUTCFullYear() > 9999
+    ) {
+      throw new BadRequestException('asOf must be an ISO-8601 time');
+    }
+    const { periodKey, usersNotified, skipped } = await this.scheduler.runManually(asOf);
+    return { periodKey, usersNotified, skipped };
+  }
+
+  @Get('runs')
+  async listRuns(): Promise<{ items: JobRunView[] }> {
+    return { items: await this.runs.list(50) };
+  }
+}
