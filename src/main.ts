@@ -2,11 +2,13 @@ import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { Logger as PinoLogger } from 'nestjs-pino';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
 import { configureHttp } from './common/configure-http';
 import { APP_CONFIG, type AppConfig } from './config/app.config';
 import { ConfigError, parseConfig } from './config/config.schema';
+import { setupOpenApi } from './docs/openapi';
 import { LifecycleService } from './lifecycle/lifecycle.service';
 
 async function bootstrap(): Promise<void> {
@@ -17,9 +19,12 @@ async function bootstrap(): Promise<void> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule, {
     bodyParser: false,
     abortOnError: false,
+    bufferLogs: true,
   });
+  app.useLogger(app.get(PinoLogger));
   const config = app.get<AppConfig>(APP_CONFIG);
   configureHttp(app, config);
+  setupOpenApi(app);
   const logger = new Logger('Main');
   if (config.database.url === undefined && config.redis.url === undefined) {
     logger.warn(

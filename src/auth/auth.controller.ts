@@ -1,3 +1,4 @@
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import {
   Body,
   Controller,
@@ -23,6 +24,7 @@ interface AuthResponse {
   accessToken: string;
 }
 
+@ApiTags('auth')
 @Controller('api/auth')
 export class AuthController {
   constructor(
@@ -53,6 +55,7 @@ export class AuthController {
     return this.respond(await this.auth.login(dto), req, res);
   }
 
+  @ApiBearerAuth('bearer')
   @Post('logout')
   @HttpCode(204)
   async logout(
@@ -69,6 +72,7 @@ export class AuthController {
     });
   }
 
+  @ApiBearerAuth('bearer')
   @Post('stream-ticket')
   async streamTicket(
     @CurrentUser() user: AuthUser,

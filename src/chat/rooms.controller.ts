@@ -1,3 +1,4 @@
+import { ApiBearerAuth, ApiCookieAuth, ApiTags } from '@nestjs/swagger';
 import {
   Body,
   Controller,
@@ -27,6 +28,9 @@ import { RoomsService } from './rooms.service';
 
 const RoomId = new ParseUUIDPipe({ version: undefined, errorHttpStatusCode: 400 });
 
+@ApiTags('rooms')
+@ApiBearerAuth('bearer')
+@ApiCookieAuth('cookie')
 @Controller('api/rooms')
 export class RoomsController {
   constructor(

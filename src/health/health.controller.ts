@@ -1,3 +1,4 @@
+import { ApiTags } from '@nestjs/swagger';
 import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
 import {
   HealthCheck,
@@ -10,6 +11,7 @@ import { LifecycleService } from '../lifecycle/lifecycle.service';
 import { BusHealthIndicator } from './bus.health';
 
 @Public()
+@ApiTags('operations')
 @Controller('health')
 export class HealthController {
   constructor(

@@ -1,3 +1,4 @@
+import { ApiBearerAuth, ApiCookieAuth, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import {
   BadRequestException,
   Body,
@@ -27,6 +28,9 @@ interface Page {
   lastSeq: number;
 }
 
+@ApiTags('notifications')
+@ApiBearerAuth('bearer')
+@ApiCookieAuth('cookie')
 @Controller('api/notifications')
 export class NotificationsController {
   constructor(
@@ -50,6 +54,11 @@ export class NotificationsController {
   }
 
   @StreamAuth()
+  @ApiQuery({
+    name: 'ticket',
+    required: false,
+    description: 'single-use stream ticket (POST /api/auth/stream-ticket)',
+  })
   @Get('stream')
   async stream(
     @CurrentUser() user: AuthUser,
@@ -89,6 +98,7 @@ export class NotificationsController {
 
   /** For other services: one notification to up to 10,000 users, idempotent per (user, dedupeKey). */
   @ApiKeyAuth()
+  @ApiSecurity('api-key')
   @Post()
   @HttpCode(202)
   async publish(

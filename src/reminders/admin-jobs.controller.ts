@@ -1,3 +1,4 @@
+import { ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { BadRequestException, Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { ApiKeyAuth } from '../auth/auth.decorators';
 import { RunReminderDto } from './dto/run-reminder.dto';
@@ -5,6 +6,8 @@ import { JobRunsService, type JobRunView } from './job-runs.service';
 import { WeightReminderScheduler } from './weight-reminder.scheduler';
 
 @ApiKeyAuth()
+@ApiTags('admin')
+@ApiSecurity('api-key')
 @Controller('api/admin/jobs')
 export class AdminJobsController {
   constructor(

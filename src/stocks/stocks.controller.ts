@@ -1,3 +1,4 @@
+import { ApiSecurity, ApiTags } from '@nestjs/swagger';
 import {
   BadRequestException,
   Body,
@@ -22,6 +23,7 @@ const MAX_STREAM_SYMBOLS = 50;
 /** A feed's clock may run a little ahead of ours; further than this is a mistake. */
 const MAX_FUTURE_MS = 60_000;
 
+@ApiTags('stocks')
 @Controller('api/stocks')
 export class StocksController {
   constructor(
@@ -59,6 +61,7 @@ export class StocksController {
 
   /** Ingest from a real feed. A new symbol becomes known; an older quote is accepted and ignored. */
   @ApiKeyAuth()
+  @ApiSecurity('api-key')
   @Post(':symbol/quotes')
   @HttpCode(202)
   async ingest(

@@ -1,3 +1,4 @@
+import { ApiBearerAuth, ApiCookieAuth, ApiTags } from '@nestjs/swagger';
 import { BadRequestException, Body, Controller, Get, Post, Put, Query } from '@nestjs/common';
 import type { AuthUser } from '../auth/auth-user';
 import { CurrentUser } from '../auth/auth.decorators';
@@ -21,6 +22,9 @@ const toWeightView = (w: Weight): WeightView => ({
 /** Small clock differences between a phone and the server are not "the future". */
 const FUTURE_TOLERANCE_MS = 5_000;
 
+@ApiTags('me')
+@ApiBearerAuth('bearer')
+@ApiCookieAuth('cookie')
 @Controller('api/me')
 export class UsersController {
   constructor(private readonly users: UsersService) {}

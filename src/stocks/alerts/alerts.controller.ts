@@ -1,3 +1,4 @@
+import { ApiBearerAuth, ApiCookieAuth, ApiTags } from '@nestjs/swagger';
 import {
   Body,
   Controller,
@@ -13,6 +14,9 @@ import { CurrentUser } from '../../auth/auth.decorators';
 import { CreateAlertDto } from '../dto/stocks.dto';
 import { AlertsService, type AlertView } from './alerts.service';
 
+@ApiTags('alerts')
+@ApiBearerAuth('bearer')
+@ApiCookieAuth('cookie')
 @Controller('api/alerts')
 export class AlertsController {
   constructor(private readonly alerts: AlertsService) {}
