@@ -4,6 +4,9 @@ import type { IncomingMessage } from 'node:http';
 import type { Server, ServerOptions } from 'socket.io';
 import type { AppConfig } from '../config/config.schema';
 
+/** The cookie that pins a Socket.IO session to its instance behind a load balancer. */
+export const STICKY_COOKIE = 'rt_node';
+
 /** Socket.IO frames (and polling bodies) above this close that client's connection. */
 export const MAX_SOCKET_FRAME_BYTES = 64 * 1024;
 
