@@ -49,6 +49,13 @@ export class ConfiguredIoAdapter extends IoAdapter {
         callback(ok ? null : 'origin not allowed', ok);
       },
     };
-    return super.createIOServer(port, settings as ServerOptions);
+    const server: Server = super.createIOServer(port, settings as ServerOptions);
+    // Names this instance on the handshake, so a load balancer can keep the session's later
+    // polling requests here (deploy/nginx.conf routes on this cookie).
+    const cookie = `${STICKY_COOKIE}=${this.config.instanceId}; Path=/socket.io/; HttpOnly; SameSite=Lax`;
+    server.engine.on('initial_headers', (headers: Record<string, string | string[]>) => {
+      headers['Set-Cookie'] = cookie;
+    });
+    return server;
   }
 }
