@@ -2,6 +2,7 @@ import { ValidationPipe, type INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { AppConfig } from '../config/config.schema';
+import { LifecycleService } from '../lifecycle/lifecycle.service';
 import { ConfiguredIoAdapter } from '../realtime/socket-io.adapter';
 import { HttpExceptionFilter, toErrorBody } from './http-exception.filter';
 import { rejectUnsafeText } from './safe-text';
@@ -15,7 +16,8 @@ const LARGE_BODY_ROUTES: Array<{ method: string; path: string; limit: string }> 
 /** The HTTP behaviour every instance (and every in-process test app) shares. */
 export function configureHttp(app: INestApplication, config: AppConfig): void {
   const expressApp = app as NestExpressApplication;
-  app.useWebSocketAdapter(new ConfiguredIoAdapter(app, config));
+  const lifecycle = app.get(LifecycleService);
+  app.useWebSocketAdapter(new ConfiguredIoAdapter(app, config, () => lifecycle.draining));
   if (config.corsOrigins.length > 0) {
     app.enableCors({
       origin: config.corsOrigins.includes('*') ? true : config.corsOrigins,
@@ -28,6 +30,23 @@ export function configureHttp(app: INestApplication, config: AppConfig): void {
   expressApp.use((_req: Request, res: Response, next: NextFunction) => {
     res.setHeader('X-Content-Type-Options', 'nosniff');
     next();
+  });
+  // While draining: in-flight requests finish, new ones are turned away with 503 so a load
+  // balancer retries them elsewhere, and every response closes its connection so keep-alive
+  // pools (nginx's) let go and the server can close. Streams answer 200 and end (their own
+  // check), because EventSource gives up for good on a 5xx.
+  expressApp.use((req: Request, res: Response, next: NextFunction) => {
+    if (!lifecycle.draining) return next();
+    res.setHeader('Connection', 'close');
+    if (req.path.endsWith('/stream') || req.path.startsWith('/health/')) return next();
+    res.setHeader('Retry-After', '1');
+    res
+      .status(503)
+      .json({
+        statusCode: 503,
+        error: 'Service Unavailable',
+        message: 'this instance is shutting down; retry',
+      });
   });
   const small = express.json({
     limit: DEFAULT_BODY_LIMIT,

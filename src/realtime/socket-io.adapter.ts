@@ -24,6 +24,7 @@ export class ConfiguredIoAdapter extends IoAdapter {
   constructor(
     app: INestApplicationContext,
     private readonly config: AppConfig,
+    private readonly isDraining: () => boolean = () => false,
   ) {
     super(app);
   }
@@ -45,6 +46,9 @@ export class ConfiguredIoAdapter extends IoAdapter {
         req: IncomingMessage,
         callback: (err: string | null | undefined, success: boolean) => void,
       ) => {
+        // A draining instance takes no new sessions. Refusing at the transport (not in a
+        // Socket.IO middleware) keeps the client's automatic reconnection going, to another instance.
+        if (this.isDraining()) return callback('shutting down', false);
         const ok = originAllowed(req.headers.origin, allowed);
         callback(ok ? null : 'origin not allowed', ok);
       },

@@ -16,10 +16,15 @@ export function connectSocket(
     ...options,
   });
   return new Promise((resolve, reject) => {
-    socket.once('connect', () => resolve(socket));
-    socket.once('connect_error', (err: Error) => {
+    const onError = (err: Error): void => {
       socket.close();
       reject(err);
+    };
+    socket.once('connect_error', onError);
+    socket.once('connect', () => {
+      // Later errors belong to the client's own reconnection, not to this first connect.
+      socket.off('connect_error', onError);
+      resolve(socket);
     });
   });
 }

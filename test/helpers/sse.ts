@@ -102,3 +102,70 @@ export function openSse(url: string, headers: Record<string, string> = {}): Prom
     req.end();
   });
 }
+
+export interface ResumableSse {
+  /** Every event received, across reconnects. */
+  events: SseEvent[];
+  /** HTTP statuses of every (re)connection. */
+  statuses: number[];
+  reconnects: number;
+  waitFor(predicate: (events: SseEvent[]) => boolean, timeoutMs?: number): Promise<void>;
+  close(): void;
+}
+
+/** Behaves like EventSource: reconnects when the stream ends, sending Last-Event-ID. */
+export function openResumableSse(url: string, headers: Record<string, string>): ResumableSse {
+  const state: ResumableSse & { closed: boolean; current: SseClient | null } = {
+    events: [],
+    statuses: [],
+    reconnects: 0,
+    closed: false,
+    current: null,
+    waitFor: (predicate, timeoutMs = 20_000) =>
+      new Promise((resolve, reject) => {
+        const deadline = Date.now() + timeoutMs;
+        const check = (): void => {
+          if (predicate(state.events)) return resolve();
+          if (Date.now() > deadline)
+            return reject(
+              new Error(`resumable SSE: condition not met; ${state.events.length} events`),
+            );
+          setTimeout(check, 20);
+        };
+        check();
+      }),
+    close: () => {
+      state.closed = true;
+      state.current?.close();
+    },
+  };
+  const connect = async (): Promise<void> => {
+    while (!state.closed) {
+      const lastId = [...state.events].reverse().find((e) => e.id !== undefined)?.id;
+      try {
+        const client = await openSse(
+          url,
+          lastId === undefined ? headers : { ...headers, 'last-event-id': lastId },
+        );
+        state.current = client;
+        state.statuses.push(client.status);
+        let seen = 0;
+        const pump = setInterval(() => {
+          const all = client.events();
+          for (const e of all.slice(seen)) state.events.push(e);
+          seen = all.length;
+        }, 10);
+        await client.ended;
+        clearInterval(pump);
+        for (const e of client.events().slice(seen)) state.events.push(e);
+      } catch {
+        state.statuses.push(0);
+      }
+      if (state.closed) return;
+      state.reconnects++;
+      await new Promise((r) => setTimeout(r, 100)); // EventSource waits `retry` ms; shorter here
+    }
+  };
+  void connect();
+  return state;
+}
