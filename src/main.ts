@@ -1,6 +1,5 @@
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
-import type { Server as HttpServer } from 'node:http';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger as PinoLogger } from 'nestjs-pino';
@@ -41,7 +40,7 @@ async function bootstrap(): Promise<void> {
     logger.log(`${signal}: draining (readiness now 503)`);
     lifecycle.startDraining();
     // Keep-alive connections with no request in flight would hold the server open.
-    (app.getHttpServer() as HttpServer).closeIdleConnections();
+    app.getHttpServer().closeIdleConnections();
     const force = setTimeout(() => {
       logger.error('shutdown took too long; exiting');
       process.exit(1);

@@ -62,7 +62,8 @@ describe('rolling restart under traffic', () => {
         const clientMsgId = `m${i}`;
         for (;;) {
           try {
-            if (!socket.connected) await new Promise((r) => socket.once('connect', r));
+            if (!socket.connected)
+              await new Promise<void>((r) => socket.once('connect', () => r()));
             const ack = (await socket
               .timeout(3000)
               .emitWithAck('message:send', { roomId, body: `message ${i}`, clientMsgId })) as {
