@@ -67,6 +67,14 @@ export class RoomsController {
     return this.rooms.get(user.userId, id);
   }
 
+  @Get(':id/members')
+  async members(
+    @CurrentUser() user: AuthUser,
+    @Param('id', RoomId) id: string,
+  ): Promise<{ items: Array<{ id: string; username: string; displayName: string }> }> {
+    return { items: await this.rooms.members(user.userId, id) };
+  }
+
   @Post(':id/members')
   @HttpCode(200)
   addMember(

@@ -168,6 +168,22 @@ export class RoomsService {
     return rows.map((r) => r.room_id);
   }
 
+  /** Members with their names, for clients that show who is who. */
+  async members(
+    userId: string,
+    roomId: string,
+  ): Promise<Array<{ id: string; username: string; displayName: string }>> {
+    await this.assertMember(userId, roomId);
+    const rows = rowsOf<{ id: string; username: string; display_name: string }>(
+      await this.db.query(
+        `SELECT u.id, u.username, u.display_name FROM room_members m JOIN users u ON u.id = m.user_id
+         WHERE m.room_id = $1 ORDER BY u.username`,
+        [roomId],
+      ),
+    );
+    return rows.map((r) => ({ id: r.id, username: r.username, displayName: r.display_name }));
+  }
+
   async memberIds(roomId: string): Promise<string[]> {
     const rows = rowsOf<{ user_id: string }>(
       await this.db.query(`SELECT user_id FROM room_members WHERE room_id = $1`, [roomId]),

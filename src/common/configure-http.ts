@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { ValidationPipe, type INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import express, { type NextFunction, type Request, type Response } from 'express';
@@ -40,13 +41,11 @@ export function configureHttp(app: INestApplication, config: AppConfig): void {
     res.setHeader('Connection', 'close');
     if (req.path.endsWith('/stream') || req.path.startsWith('/health/')) return next();
     res.setHeader('Retry-After', '1');
-    res
-      .status(503)
-      .json({
-        statusCode: 503,
-        error: 'Service Unavailable',
-        message: 'this instance is shutting down; retry',
-      });
+    res.status(503).json({
+      statusCode: 503,
+      error: 'Service Unavailable',
+      message: 'this instance is shutting down; retry',
+    });
   });
   const small = express.json({
     limit: DEFAULT_BODY_LIMIT,
@@ -69,6 +68,17 @@ export function configureHttp(app: INestApplication, config: AppConfig): void {
     if (err === undefined || err === null) return next();
     const body = toErrorBody(err);
     res.status(body.statusCode).json(body);
+  });
+  // The web client (built into dist/web by web/build.mjs), with a policy that allows nothing
+  // from elsewhere and no inline script: user text can never become markup that runs.
+  expressApp.useStaticAssets(join(__dirname, '..', 'web'), {
+    index: 'index.html',
+    setHeaders: (res: Response) => {
+      res.setHeader(
+        'Content-Security-Policy',
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+      );
+    },
   });
   app.useGlobalPipes(
     new ValidationPipe({

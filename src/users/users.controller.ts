@@ -1,8 +1,17 @@
 import { ApiBearerAuth, ApiCookieAuth, ApiTags } from '@nestjs/swagger';
-import { BadRequestException, Body, Controller, Get, Post, Put, Query } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Get,
+  NotFoundException,
+  Post,
+  Put,
+  Query,
+} from '@nestjs/common';
 import type { AuthUser } from '../auth/auth-user';
 import { CurrentUser } from '../auth/auth.decorators';
-import { AddWeightDto, ListWeightsQuery, SetGoalDto } from './dto/users.dto';
+import { AddWeightDto, ListWeightsQuery, LookupUserQuery, SetGoalDto } from './dto/users.dto';
 import { toUserView, type UserView } from './user.entity';
 import { UsersService } from './users.service';
 import type { Weight } from './weight.entity';
@@ -25,21 +34,21 @@ const FUTURE_TOLERANCE_MS = 5_000;
 @ApiTags('me')
 @ApiBearerAuth('bearer')
 @ApiCookieAuth('cookie')
-@Controller('api/me')
+@Controller('api')
 export class UsersController {
   constructor(private readonly users: UsersService) {}
 
-  @Get()
+  @Get('me')
   async me(@CurrentUser() user: AuthUser): Promise<UserView> {
     return toUserView(await this.users.get(user.userId));
   }
 
-  @Put('goal')
+  @Put('me/goal')
   async setGoal(@CurrentUser() user: AuthUser, @Body() dto: SetGoalDto): Promise<UserView> {
     return toUserView(await this.users.setGoal(user.userId, dto.goalWeightKg));
   }
 
-  @Post('weights')
+  @Post('me/weights')
   async addWeight(@CurrentUser() user: AuthUser, @Body() dto: AddWeightDto): Promise<WeightView> {
     const measuredAt = dto.measuredAt === undefined ? new Date() : new Date(dto.measuredAt);
     if (Number.isNaN(measuredAt.getTime()))
@@ -52,7 +61,17 @@ export class UsersController {
     return toWeightView(await this.users.addWeight(user.userId, dto.weightKg, measuredAt));
   }
 
-  @Get('weights')
+  /** Finds a user by username (to open a direct room with them). */
+  @Get('users/lookup')
+  async lookup(
+    @Query() query: LookupUserQuery,
+  ): Promise<Pick<UserView, 'id' | 'username' | 'displayName'>> {
+    const user = await this.users.findByUsername(query.username);
+    if (user === null) throw new NotFoundException('user not found');
+    return { id: user.id, username: user.username, displayName: user.displayName };
+  }
+
+  @Get('me/weights')
   async listWeights(
     @CurrentUser() user: AuthUser,
     @Query() query: ListWeightsQuery,

@@ -37,6 +37,10 @@ export class UsersService {
     return user === null ? null : { user, passwordHash: user.passwordHash };
   }
 
+  findByUsername(username: string): Promise<User | null> {
+    return this.users.findOneBy({ username });
+  }
+
   async get(id: string): Promise<User> {
     const user = await this.users.findOneBy({ id });
     if (user === null) throw new NotFoundException('user not found');

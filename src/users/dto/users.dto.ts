@@ -1,5 +1,15 @@
 import { Type } from 'class-transformer';
-import { IsInt, IsISO8601, IsNumber, IsOptional, Max, Min, ValidateIf } from 'class-validator';
+import {
+  IsInt,
+  IsISO8601,
+  IsNumber,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  ValidateIf,
+} from 'class-validator';
 
 export class SetGoalDto {
   /** 20-400 kg; null clears the goal (and stops the weekly reminder). */
@@ -28,4 +38,10 @@ export class ListWeightsQuery {
   @Min(1)
   @Max(200)
   limit: number = 30;
+}
+
+export class LookupUserQuery {
+  @IsString()
+  @Matches(/^[a-z0-9_]{1,32}$/, { message: 'username must be 1-32 characters of a-z, 0-9 and _' })
+  username!: string;
 }

@@ -1,0 +1,21 @@
+// Bundles the web client into dist/web: app.js (esbuild) plus the static files.
+import { build } from 'esbuild';
+import { cpSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const out = join(here, '..', 'dist', 'web');
+mkdirSync(out, { recursive: true });
+await build({
+  entryPoints: [join(here, 'src', 'main.ts')],
+  bundle: true,
+  format: 'esm',
+  target: 'es2022',
+  minify: true,
+  sourcemap: true,
+  outfile: join(out, 'app.js'),
+  logLevel: 'warning',
+});
+for (const file of ['index.html', 'styles.css']) cpSync(join(here, file), join(out, file));
+console.log(`web client built into ${out}`);

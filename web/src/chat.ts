@@ -1,0 +1,247 @@
+import type { Socket } from 'socket.io-client';
+import { api } from './api';
+import { $, el, input, onSubmit } from './dom';
+
+interface Room {
+  id: string;
+  name: string;
+  kind: string;
+  lastSeq: number;
+  unreadCount?: number;
+}
+interface Message {
+  id: string;
+  roomId: string;
+  seq: number;
+  senderId: string;
+  body: string;
+  createdAt: string;
+}
+interface Member {
+  id: string;
+  username: string;
+}
+type Ack<T> = ({ ok: true } & T) | { ok: false; error: { code: string; message: string } };
+
+/**
+ * Rooms and the open conversation. Messages are kept by seq, so live events, history and
+ * catch-up after a reconnect merge without duplicates or gaps.
+ */
+export class ChatPanel {
+  private rooms: Room[] = [];
+  private current: Room | null = null;
+  private readonly messages = new Map<number, Message>();
+  private lastSeq = 0;
+  private names = new Map<string, string>();
+  private online = new Set<string>();
+  private typing = new Map<string, number>();
+  private typingSent = 0;
+  private typingTimer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly me: { id: string; username: string },
+  ) {
+    socket.on('connect', () => void this.rejoin());
+    socket.on('message', (m: Message) => this.onMessage(m));
+    socket.on('typing', (e: { roomId: string; userId: string; isTyping: boolean }) => {
+      if (e.roomId !== this.current?.id) return;
+      if (e.isTyping) this.typing.set(e.userId, Date.now());
+      else this.typing.delete(e.userId);
+      this.renderTyping();
+    });
+    socket.on('read', (e: { roomId: string; userId: string; seq: number }) => {
+      if (e.roomId !== this.current?.id || e.userId === this.me.id) return;
+      $('receipts').textContent = `${this.name(e.userId)} read up to #${e.seq}`;
+    });
+    socket.on('presence', (e: { roomId: string; userId: string; online: boolean }) => {
+      if (e.roomId !== this.current?.id) return;
+      if (e.online) this.online.add(e.userId);
+      else this.online.delete(e.userId);
+      this.renderOnline();
+    });
+    setInterval(() => this.renderTyping(), 1000);
+
+    onSubmit('new-room', async () => {
+      const room = await api<Room>('/api/rooms', { body: { name: input('room-name').value } });
+      input('room-name').value = '';
+      await this.loadRooms();
+      await this.open(room.id);
+    });
+    onSubmit('new-direct', async () => {
+      try {
+        const user = await api<{ id: string }>(
+          `/api/users/lookup?username=${encodeURIComponent(input('direct-user').value.trim())}`,
+        );
+        const room = await api<Room>('/api/rooms/direct', { body: { userId: user.id } });
+        input('direct-user').value = '';
+        await this.loadRooms();
+        await this.open(room.id);
+      } catch (err) {
+        $('rooms-error').textContent = err instanceof Error ? err.message : String(err);
+      }
+    });
+    onSubmit('add-member', async () => {
+      if (this.current === null) return;
+      const user = await api<{ id: string }>(
+        `/api/users/lookup?username=${encodeURIComponent(input('member').value.trim())}`,
+      );
+      await api(`/api/rooms/${this.current.id}/members`, { body: { userId: user.id } });
+      input('member').value = '';
+      await this.loadMembers();
+    });
+    onSubmit('send', async () => {
+      const box = input('body');
+      const body = box.value;
+      if (this.current === null || body.trim() === '') return;
+      box.value = '';
+      const clientMsgId = crypto.randomUUID();
+      // Resent with the same clientMsgId until acknowledged: never lost, never doubled.
+      for (let attempt = 0; attempt < 5; attempt++) {
+        try {
+          const ack = (await this.socket
+            .timeout(5000)
+            .emitWithAck('message:send', { roomId: this.current.id, body, clientMsgId })) as Ack<{
+            message: Message;
+          }>;
+          if (ack.ok) return this.onMessage(ack.message);
+          $('rooms-error').textContent = ack.error.message;
+          return;
+        } catch {
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
+    });
+    input('body').addEventListener('input', () => this.sendTyping());
+  }
+
+  async loadRooms(): Promise<void> {
+    const { items } = await api<{ items: Room[] }>('/api/rooms');
+    this.rooms = items;
+    const list = $('rooms');
+    list.replaceChildren(
+      ...items.map((room) => {
+        const li = el('li', room.name, room.id === this.current?.id ? 'active' : undefined);
+        li.dataset.roomId = room.id;
+        if ((room.unreadCount ?? 0) > 0 && room.id !== this.current?.id)
+          li.append(el('span', String(room.unreadCount), 'unread'));
+        li.addEventListener('click', () => void this.open(room.id));
+        return li;
+      }),
+    );
+  }
+
+  async open(roomId: string): Promise<void> {
+    if (this.current !== null && this.current.id !== roomId)
+      await this.socket.emitWithAck('room:leave', { roomId: this.current.id });
+    this.current =
+      this.rooms.find((r) => r.id === roomId) ?? (await api<Room>(`/api/rooms/${roomId}`));
+    this.messages.clear();
+    this.lastSeq = 0;
+    this.typing.clear();
+    $('messages').replaceChildren();
+    $('receipts').textContent = '';
+    $('room-title').textContent = this.current.name;
+    input('body').disabled = false;
+    ($('send-btn') as HTMLButtonElement).disabled = false;
+    await this.loadMembers();
+    // Latest page of history, then subscribe and catch up from it.
+    const { items } = await api<{ items: Message[] }>(`/api/rooms/${roomId}/messages?limit=50`);
+    items.forEach((m) => this.onMessage(m));
+    await this.rejoin();
+    await this.loadRooms();
+  }
+
+  private async rejoin(): Promise<void> {
+    const room = this.current;
+    if (room === null || !this.socket.connected) return;
+    const join = (await this.socket.emitWithAck('room:join', { roomId: room.id })) as Ack<{
+      lastSeq: number;
+    }>;
+    if (!join.ok) return;
+    for (let hasMore = true; hasMore && this.lastSeq < join.lastSeq;) {
+      const sync = (await this.socket.emitWithAck('messages:sync', {
+        roomId: room.id,
+        afterSeq: this.lastSeq,
+        limit: 200,
+      })) as Ack<{
+        messages: Message[];
+        hasMore: boolean;
+      }>;
+      if (!sync.ok) break;
+      sync.messages.forEach((m) => this.onMessage(m));
+      hasMore = sync.hasMore;
+    }
+    const presence = (await this.socket.emitWithAck('room:presence', { roomId: room.id })) as Ack<{
+      online: string[];
+    }>;
+    if (presence.ok) this.online = new Set(presence.online);
+    this.renderOnline();
+  }
+
+  private async loadMembers(): Promise<void> {
+    if (this.current === null) return;
+    const { items } = await api<{ items: Member[] }>(`/api/rooms/${this.current.id}/members`);
+    for (const m of items) this.names.set(m.id, m.username);
+    this.renderOnline();
+  }
+
+  private onMessage(m: Message): void {
+    if (m.roomId !== this.current?.id) {
+      void this.loadRooms(); // another room: refresh its unread count
+      return;
+    }
+    if (this.messages.has(m.seq)) return;
+    this.messages.set(m.seq, m);
+    this.lastSeq = Math.max(this.lastSeq, m.seq);
+    this.typing.delete(m.senderId);
+    const item = el('li');
+    item.dataset.seq = String(m.seq);
+    item.append(el('span', this.name(m.senderId), 'sender'), el('span', m.body, 'text'));
+    // Insert in seq order.
+    const list = $('messages');
+    const after = Array.from(list.children).find(
+      (c) => Number((c as HTMLElement).dataset.seq) > m.seq,
+    );
+    list.insertBefore(item, after ?? null);
+    list.scrollTop = list.scrollHeight;
+    if (document.visibilityState === 'visible')
+      void this.socket.emitWithAck('room:read', { roomId: m.roomId, seq: this.lastSeq });
+  }
+
+  private sendTyping(): void {
+    if (this.current === null) return;
+    const now = Date.now();
+    if (now - this.typingSent > 2000) {
+      this.typingSent = now;
+      this.socket.emit('typing', { roomId: this.current.id, isTyping: true }, () => undefined);
+    }
+    if (this.typingTimer) clearTimeout(this.typingTimer);
+    const roomId = this.current.id;
+    this.typingTimer = setTimeout(() => {
+      this.typingSent = 0;
+      this.socket.emit('typing', { roomId, isTyping: false }, () => undefined);
+    }, 3000);
+  }
+
+  private renderTyping(): void {
+    const now = Date.now();
+    for (const [user, at] of this.typing) if (now - at > 5000) this.typing.delete(user);
+    const who = [...this.typing.keys()].map((u) => this.name(u));
+    $('typing').textContent =
+      who.length === 0 ? '' : `${who.join(', ')} ${who.length === 1 ? 'is' : 'are'} typing…`;
+  }
+
+  private renderOnline(): void {
+    $('online').textContent =
+      this.online.size === 0
+        ? ''
+        : `online: ${[...this.online].map((u) => this.name(u)).join(', ')}`;
+  }
+
+  private name(userId: string): string {
+    return userId === this.me.id
+      ? this.me.username
+      : (this.names.get(userId) ?? userId.slice(0, 8));
+  }
+}

@@ -1,0 +1,103 @@
+import { io, type Socket } from 'socket.io-client';
+import { api, ApiError } from './api';
+import { ChatPanel } from './chat';
+import { $, el, input, onSubmit } from './dom';
+import { NotificationPanel, type Transport } from './notifications';
+import { StocksPanel } from './stocks';
+
+interface User {
+  id: string;
+  username: string;
+  displayName: string;
+  goalWeightKg: number | null;
+}
+
+let socket: Socket | null = null;
+
+async function start(user: User): Promise<void> {
+  $('auth').hidden = true;
+  $('app').hidden = false;
+  $('logout').hidden = false;
+  $('who').textContent = user.displayName;
+  // Same origin: the HttpOnly cookie authenticates the handshake; reconnects are automatic.
+  socket = io({ withCredentials: true });
+  socket.on('connect', () => {
+    $('conn').textContent = 'online';
+    $('conn').classList.add('online');
+  });
+  socket.on('disconnect', () => {
+    $('conn').textContent = 'reconnecting';
+    $('conn').classList.remove('online');
+  });
+  socket.on('connect_error', (err: Error) => {
+    if (err.message === 'unauthorized') location.reload();
+  });
+  const chat = new ChatPanel(socket, user);
+  await chat.loadRooms();
+
+  const notifications = new NotificationPanel(() => socket);
+  const transport = $('transport') as HTMLSelectElement;
+  transport.addEventListener(
+    'change',
+    () => void notifications.start(transport.value as Transport),
+  );
+  await notifications.start(transport.value as Transport);
+
+  await new StocksPanel().start();
+
+  if (user.goalWeightKg !== null) input('goal').value = String(user.goalWeightKg);
+  onSubmit('goal-form', async () => {
+    const value = input('goal').value;
+    await api('/api/me/goal', {
+      method: 'PUT',
+      body: { goalWeightKg: value === '' ? null : Number(value) },
+    });
+  });
+  onSubmit('weight-form', async () => {
+    try {
+      await api('/api/me/weights', { body: { weightKg: Number(input('weight').value) } });
+      input('weight').value = '';
+      await loadWeights();
+    } catch (err) {
+      $('weight-error').textContent = err instanceof Error ? err.message : String(err);
+    }
+  });
+  await loadWeights();
+}
+
+async function loadWeights(): Promise<void> {
+  const { items } = await api<{ items: Array<{ weightKg: number; measuredAt: string }> }>(
+    '/api/me/weights?limit=10',
+  );
+  $('weights').replaceChildren(
+    ...items.map((w) => el('li', `${w.weightKg} kg, ${new Date(w.measuredAt).toLocaleString()}`)),
+  );
+}
+
+async function authenticate(path: 'login' | 'register'): Promise<void> {
+  $('auth-error').textContent = '';
+  try {
+    const { user } = await api<{ user: User }>(`/api/auth/${path}`, {
+      body: { username: input('username').value.trim(), password: input('password').value },
+    });
+    await start(user);
+  } catch (err) {
+    $('auth-error').textContent =
+      err instanceof ApiError ? err.message : 'could not reach the service';
+  }
+}
+
+async function boot(): Promise<void> {
+  onSubmit('auth-form', () => authenticate('login'));
+  $('register').addEventListener('click', () => void authenticate('register'));
+  $('logout').addEventListener('click', () => {
+    void api('/api/auth/logout', { method: 'POST' }).finally(() => location.reload());
+  });
+  try {
+    await start(await api<User>('/api/me')); // the cookie from an earlier login
+  } catch {
+    // not logged in: the form is showing
+  }
+}
+
+void boot();
