@@ -109,6 +109,7 @@ export const envSchema = z.object({
     .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1-64 of [A-Za-z0-9_.:-]')
     .optional(),
   SHUTDOWN_TIMEOUT_MS: int(1000, 60000).default(8000),
+  MAX_CONNECTIONS_PER_USER: int(1, 10000).default(20),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -120,6 +121,8 @@ export interface AppConfig {
   logLevel: Env['LOG_LEVEL'];
   shutdownTimeoutMs: number;
   corsOrigins: string[];
+  /** Sockets, and separately notification streams, one user may hold on one instance. */
+  maxConnectionsPerUser: number;
   database: { url: string | undefined; pgliteDataDir: string };
   redis: { url: string | undefined; prefix: string };
   auth: {
@@ -180,6 +183,7 @@ export function parseConfig(
     logLevel: env.LOG_LEVEL,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     corsOrigins: env.CORS_ORIGINS,
+    maxConnectionsPerUser: env.MAX_CONNECTIONS_PER_USER,
     database: { url: env.DATABASE_URL, pgliteDataDir: env.PGLITE_DATA_DIR },
     redis: { url: env.REDIS_URL, prefix: env.REDIS_PREFIX },
     auth: {

@@ -2,6 +2,7 @@ import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { AuthUser } from '../auth/auth-user';
 import { Bus } from '../bus/bus';
+import { TooManyRequestsException } from '../common/too-many-requests.exception';
 import { InjectConfig, type AppConfig } from '../config/app.config';
 import { LifecycleService } from '../lifecycle/lifecycle.service';
 import { Metrics } from '../metrics/metrics.service';
@@ -36,6 +37,7 @@ export class NotificationStreams implements OnModuleDestroy {
   private readonly waiters = new Set<LongPollSink>();
   private readonly cleanups: Array<() => void> = [];
   private readonly heartbeat: NodeJS.Timeout;
+  private readonly maxPerUser: number;
 
   constructor(
     private readonly notifications: NotificationsService,
@@ -45,6 +47,7 @@ export class NotificationStreams implements OnModuleDestroy {
     @InjectConfig() config: AppConfig,
     private readonly metrics: Metrics,
   ) {
+    this.maxPerUser = config.maxConnectionsPerUser;
     metrics.gauge(
       'realtime_sse_streams_open',
       'Open notification SSE streams',
@@ -82,6 +85,9 @@ export class NotificationStreams implements OnModuleDestroy {
 
   /** Serves one SSE stream; `cursor` null means live notifications only. */
   async stream(user: AuthUser, cursor: number | null, req: Request, res: Response): Promise<void> {
+    let mine = 0;
+    for (const s of this.streams) if (s.sink.userId === user.userId) mine++;
+    if (mine >= this.maxPerUser) throw new TooManyRequestsException(1000);
     res.writeHead(200, SSE_HEADERS);
     res.write(sseRetry(RETRY_MS)); // first bytes at once: a quiet stream still opens
     const sink = new SseStreamSink(user.userId, res, cursor ?? 0, () =>

@@ -9,12 +9,21 @@ import {
 import type { Server, Socket } from 'socket.io';
 import { Authenticator } from '../auth/authenticator.service';
 import { Bus } from '../bus/bus';
+import { InjectConfig, type AppConfig } from '../config/app.config';
 import { isDatabaseUnavailable } from '../database/database-errors';
 import { LifecycleService } from '../lifecycle/lifecycle.service';
 import { Metrics } from '../metrics/metrics.service';
 import { sessionRoom, userRoom, type SocketData } from './socket-data';
 import { SocketServerRef } from './socket-server.ref';
 import '../auth/auth.events';
+
+class TooManyConnections extends Error {}
+
+/** The connect_error message a refused handshake gets. */
+function handshakeError(err: unknown): string {
+  if (err instanceof TooManyConnections) return 'too many connections';
+  return isDatabaseUnavailable(err) ? 'unavailable' : 'unauthorized';
+}
 
 /** setTimeout's largest delay; tokens living longer are re-checked when it fires. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -41,6 +50,7 @@ export class RealtimeGateway
     private readonly lifecycle: LifecycleService,
     private readonly serverRef: SocketServerRef,
     metrics: Metrics,
+    @InjectConfig() private readonly config: AppConfig,
   ) {
     metrics.gauge(
       'realtime_sockets_connected',
@@ -54,8 +64,7 @@ export class RealtimeGateway
     server.use((socket: Socket, next: (err?: Error) => void) => {
       void this.authenticate(socket).then(
         (ok) => next(ok ? undefined : new Error('unauthorized')),
-        (err: unknown) =>
-          next(new Error(isDatabaseUnavailable(err) ? 'unavailable' : 'unauthorized')),
+        (err: unknown) => next(new Error(handshakeError(err))),
       );
     });
     this.cleanups.push(
@@ -97,6 +106,8 @@ export class RealtimeGateway
     const auth = socket.handshake.auth as Record<string, unknown> | undefined;
     const user = await this.auth.fromHeaders(socket.handshake.headers, auth?.token);
     if (user === null) return false;
+    const open = this.server.of('/').adapter.rooms.get(userRoom(user.userId))?.size ?? 0;
+    if (open >= this.config.maxConnectionsPerUser) throw new TooManyConnections();
     (socket.data as SocketData).user = user;
     return true;
   }
