@@ -8,6 +8,8 @@ export interface ErrorBody {
   statusCode: number;
   error: string;
   message: string | string[];
+  /** Readiness only: each check's status. */
+  details?: unknown;
 }
 
 /** Errors raised by body-parser carry a status and a type. */
@@ -28,7 +30,10 @@ export function toErrorBody(err: unknown): ErrorBody {
       if (typeof m === 'string' || (Array.isArray(m) && m.every((x) => typeof x === 'string')))
         message = m;
     }
-    return { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message };
+    const body: ErrorBody = { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message };
+    if (typeof response === 'object' && response !== null && 'details' in response)
+      body.details = response.details;
+    return body;
   }
   if (isDatabaseUnavailable(err)) {
     return {

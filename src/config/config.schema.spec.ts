@@ -11,7 +11,12 @@ describe('parseConfig', () => {
       symbols: expect.arrayContaining(['AAPL', 'MSFT']),
       tickMs: 1000,
     });
-    expect(c.reminders).toEqual({ cron: '0 9 * * 1', timeZone: 'UTC', staleDays: 7 });
+    expect(c.reminders).toEqual({
+      cron: '0 9 * * 1',
+      timeZone: 'UTC',
+      staleDays: 7,
+      reconcileMs: 15000,
+    });
     expect(c.sse.heartbeatMs).toBe(15000);
     expect(c.chat).toEqual({ rateLimitMessages: 20, rateLimitWindowMs: 10000 });
     expect(c.auth.rateLimitPerMinute).toBe(30);

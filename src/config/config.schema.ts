@@ -99,6 +99,7 @@ export const envSchema = z.object({
   WEIGHT_REMINDER_CRON: cron.default('0 9 * * 1'),
   WEIGHT_REMINDER_TZ: timeZone.default('UTC'),
   WEIGHT_REMINDER_STALE_DAYS: int(0, 365).default(7),
+  WEIGHT_REMINDER_RETRY_MS: int(500, 3600000).default(15000),
   SSE_HEARTBEAT_MS: int(1000, 300000).default(15000),
   RATE_LIMIT_MESSAGES: int(1, 1000000).default(20),
   RATE_LIMIT_WINDOW_MS: int(100, 3600000).default(10000),
@@ -135,7 +136,8 @@ export interface AppConfig {
   chat: { rateLimitMessages: number; rateLimitWindowMs: number };
   sse: { heartbeatMs: number };
   stocks: { feed: Env['STOCK_FEED']; symbols: string[]; tickMs: number };
-  reminders: { cron: string; timeZone: string; staleDays: number };
+  /** reconcileMs: how often each instance checks the latest period ran (misfires, failed runs). */
+  reminders: { cron: string; timeZone: string; staleDays: number; reconcileMs: number };
 }
 
 /** Dev-only secrets: used when both Postgres and Redis are unset (laptop mode) and said in the log. */
@@ -203,6 +205,7 @@ export function parseConfig(
       cron: env.WEIGHT_REMINDER_CRON,
       timeZone: env.WEIGHT_REMINDER_TZ,
       staleDays: env.WEIGHT_REMINDER_STALE_DAYS,
+      reconcileMs: env.WEIGHT_REMINDER_RETRY_MS,
     },
   };
 }

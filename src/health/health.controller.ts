@@ -30,16 +30,30 @@ export class HealthController {
   /** Worth sending traffic to: the database answers and the bus carries a canary round trip. */
   @Get('ready')
   @HealthCheck()
-  ready(): Promise<HealthCheckResult> {
+  async ready(): Promise<HealthCheckResult> {
     if (this.lifecycle.draining) {
       throw new ServiceUnavailableException({
-        status: 'error',
-        error: { shutdown: { status: 'down', message: 'instance is shutting down' } },
+        message: 'not ready: shutdown (instance is shutting down)',
       });
     }
-    return this.health.check([
-      () => this.db.pingCheck('database', { timeout: 1500 }),
-      () => this.bus.check('bus'),
-    ]);
+    try {
+      return await this.health.check([
+        () => this.db.pingCheck('database', { timeout: 1500 }),
+        () => this.bus.check('bus'),
+      ]);
+    } catch (err) {
+      // Name what failed, in the service's error shape, with Terminus' details alongside.
+      const details =
+        err instanceof ServiceUnavailableException
+          ? (err.getResponse() as HealthCheckResult).details
+          : {};
+      const failed = Object.entries(details)
+        .filter(([, v]) => v.status !== 'up')
+        .map(([name, v]) => (typeof v.message === 'string' ? `${name} (${v.message})` : name));
+      throw new ServiceUnavailableException({
+        message: `not ready: ${failed.join(', ') || 'unknown'}`,
+        details,
+      });
+    }
   }
 }

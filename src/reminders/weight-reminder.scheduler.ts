@@ -16,8 +16,6 @@ import {
   type ReminderOutcome,
 } from './weight-reminder.service';
 
-/** How often every instance checks that the latest period ran (misfires, failed runs). */
-const RECONCILE_MS = 15_000;
 /** A tick may fire a hair before its second; count it in the period it was meant for. */
 const TICK_TOLERANCE_MS = 1000;
 
@@ -53,7 +51,10 @@ export class WeightReminderScheduler implements OnApplicationBootstrap, OnApplic
     });
     this.registry.addCronJob(WEIGHT_REMINDER_JOB, job);
     void this.reconcile('catch-up');
-    this.reconcileTimer = setInterval(() => void this.reconcile('retry'), RECONCILE_MS);
+    this.reconcileTimer = setInterval(
+      () => void this.reconcile('retry'),
+      this.config.reminders.reconcileMs,
+    );
     this.reconcileTimer.unref();
   }
 
