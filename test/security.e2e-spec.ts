@@ -389,3 +389,61 @@ async function waitUntil(check: () => Promise<boolean>, timeoutMs = 5000): Promi
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+describe('a socket that stops reading', () => {
+  let db: TestDatabase;
+  let app: Instance;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('slowsocket');
+    app = await startInstance({ databaseUrl: db.url, redisPrefix: uniquePrefix('slowsocket') });
+  });
+
+  afterAll(async () => {
+    await app?.stop();
+    await db?.drop();
+  });
+
+  it('is dropped once its queue passes the limit, while another socket of the user keeps receiving', async () => {
+    const u = await registerUser(app.url);
+    // A raw WebSocket session that completes the handshake, then never reads again.
+    const stalled = new WebSocket(
+      `ws://127.0.0.1:${app.port}/socket.io/?EIO=4&transport=websocket`,
+      {
+        headers: { authorization: `Bearer ${u.token}` },
+      },
+    );
+    await new Promise<void>((resolve) => {
+      stalled.on('message', (data: Buffer) => {
+        const text = data.toString();
+        if (text.startsWith('0{')) stalled.send('40');
+        if (text.startsWith('40')) resolve();
+      });
+    });
+    (stalled as unknown as { _socket: { pause(): void } })._socket.pause();
+    const reader = await connectSocket(app.url, u.token);
+    let received = 0;
+    reader.on('notification', () => received++);
+    // Big notifications (the data field) to this user until the server drops the stalled socket.
+    // The stalled client reads nothing, so it cannot see the drop itself: the server's counter says.
+    const drops = async (): Promise<number> =>
+      Number(
+        /^realtime_socket_slow_drops_total (\S+)/m.exec(
+          await (await fetch(`${app.url}/metrics`)).text(),
+        )?.[1],
+      );
+    const pad = 'x'.repeat(900 * 1024);
+    let sent = 0;
+    while ((await drops()) < 1 && sent < 60) {
+      await publish(app.url, { userIds: [u.user.id], data: { pad } });
+      sent++;
+    }
+    expect(await drops()).toBe(1);
+    expect(sent).toBeLessThan(60);
+    stalled.terminate();
+    // The reading socket got every one of them and is still connected.
+    await waitUntil(async () => Promise.resolve(received >= sent), 10_000);
+    expect(reader.connected).toBe(true);
+    reader.close();
+  }, 60_000);
+});

@@ -27,6 +27,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly slowConsumerDrops = new Counter({
+    name: 'realtime_socket_slow_drops_total',
+    help: 'Sockets dropped because they stopped reading (queue over the limit)',
+    registers: [this.registry],
+  });
+
   readonly jobRuns = new Counter({
     name: 'realtime_job_runs_total',
     help: 'Scheduled job runs by job and outcome',

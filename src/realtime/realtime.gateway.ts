@@ -13,6 +13,7 @@ import { InjectConfig, type AppConfig } from '../config/app.config';
 import { isDatabaseUnavailable } from '../database/database-errors';
 import { LifecycleService } from '../lifecycle/lifecycle.service';
 import { Metrics } from '../metrics/metrics.service';
+import { bufferedBytes, dropConnection, SOCKET_MAX_BUFFERED_BYTES } from './slow-consumer';
 import { sessionRoom, userRoom, type SocketData } from './socket-data';
 import { SocketServerRef } from './socket-server.ref';
 import '../auth/auth.events';
@@ -49,7 +50,7 @@ export class RealtimeGateway
     private readonly bus: Bus,
     private readonly lifecycle: LifecycleService,
     private readonly serverRef: SocketServerRef,
-    metrics: Metrics,
+    private readonly metrics: Metrics,
     @InjectConfig() private readonly config: AppConfig,
   ) {
     metrics.gauge(
@@ -61,6 +62,21 @@ export class RealtimeGateway
 
   afterInit(server: Server): void {
     this.serverRef.set(server);
+    // Slow consumers: a socket whose queue passes the limit is dropped; it reconnects and
+    // catches up by cursor, and nobody else waits for it.
+    const sweep = setInterval(() => {
+      for (const socket of this.server.sockets.sockets.values()) {
+        if (bufferedBytes(socket) > SOCKET_MAX_BUFFERED_BYTES) {
+          this.logger.warn(
+            `dropping socket ${socket.id}: more than ${SOCKET_MAX_BUFFERED_BYTES} bytes queued`,
+          );
+          this.metrics.slowConsumerDrops.inc();
+          dropConnection(socket);
+        }
+      }
+    }, 500);
+    sweep.unref();
+    this.cleanups.push(() => clearInterval(sweep));
     server.use((socket: Socket, next: (err?: Error) => void) => {
       void this.authenticate(socket).then(
         (ok) => next(ok ? undefined : new Error('unauthorized')),
