@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   url.pathname = `/${name}`;
   const dbUrl = url.toString();
   // Weekly on Jan 1 only: the instance's start-up catch-up finds nobody stale that far back.
-  const app = await startInstance({ databaseUrl: dbUrl, redisPrefix: `bench:${name}:`, env: { WEIGHT_REMINDER_CRON: '0 0 1 1 *', LOG_LEVEL: 'warn' } });
+  const app = await startInstance({ databaseUrl: dbUrl, redisPrefix: `bench:${name}:`, env: { WEIGHT_REMINDER_CRON: '0 0 1 1 *' } });
   try {
     console.log(`seeding ${USERS} users (half with a recent weight)...`);
     const seedMs = await sql(

@@ -5,6 +5,7 @@ import { RedisProcess } from './helpers/redis-server';
 import { ask, connectSocket, EventLog, type ClientSocket } from './helpers/socket';
 import { openSse } from './helpers/sse';
 import { TcpProxy } from './helpers/tcp-proxy';
+import { waitUntil } from './helpers/wait';
 
 interface Message {
   id: string;
@@ -13,19 +14,6 @@ interface Message {
 }
 
 const ready = async (i: Instance): Promise<number> => (await fetch(`${i.url}/health/ready`)).status;
-
-async function waitUntil(
-  check: () => Promise<boolean> | boolean,
-  timeoutMs = 15_000,
-  what = 'condition',
-): Promise<number> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > timeoutMs) throw new Error(`${what} not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return Date.now() - started;
-}
 
 describe('Redis faults (a private redis-server)', () => {
   let db: TestDatabase;

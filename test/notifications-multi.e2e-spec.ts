@@ -5,6 +5,7 @@ import { startInstances, uniquePrefix, type Instance } from './helpers/instance'
 import { publish } from './helpers/publish';
 import { connectSocket, EventLog } from './helpers/socket';
 import { openSse } from './helpers/sse';
+import { waitUntil } from './helpers/wait';
 
 interface Notification {
   id: string;
@@ -203,12 +204,4 @@ async function gauge(baseUrl: string, name: string): Promise<number> {
   const text = await (await fetch(`${baseUrl}/metrics`)).text();
   const match = new RegExp(`^${name} (\\S+)`, 'm').exec(text);
   return match ? Number(match[1]) : NaN;
-}
-
-async function waitUntil(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }

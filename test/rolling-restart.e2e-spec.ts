@@ -5,6 +5,7 @@ import { startInstance, uniquePrefix, type Instance } from './helpers/instance';
 import { startNginx, type Nginx } from './helpers/nginx';
 import { connectSocket, type ClientSocket } from './helpers/socket';
 import { openResumableSse } from './helpers/sse';
+import { waitUntil } from './helpers/wait';
 
 /**
  * A rolling restart under live traffic, through nginx: app1 gets SIGTERM while clients chat and
@@ -146,11 +147,3 @@ describe('rolling restart under traffic', () => {
     expect(sse.statuses.filter((s) => s >= 500)).toEqual([]);
   }, 90_000);
 });
-
-async function waitUntil(check: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -8,6 +8,7 @@ import { startInstance, uniquePrefix, type Instance } from './helpers/instance';
 import { publish } from './helpers/publish';
 import { ask, connectSocket, nextDisconnect } from './helpers/socket';
 import { openSse } from './helpers/sse';
+import { waitUntil } from './helpers/wait';
 
 const GHOST = '00000000-0000-4000-8000-000000000000';
 
@@ -380,14 +381,6 @@ function rawSession(
       }
     }, 1500);
   });
-}
-
-async function waitUntil(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('a socket that stops reading', () => {

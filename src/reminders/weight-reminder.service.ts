@@ -9,7 +9,9 @@ import { NotificationsService } from '../notifications/notifications.service';
 
 export const WEIGHT_REMINDER_JOB = 'weight-reminder';
 /** Users per statement: bounded memory and lock time, still set-based. */
-export const REMINDER_CHUNK = 20_000;
+export const REMINDER_CHUNK = 50_000;
+/** A chunk that meets a concurrent writer (same dedupe key, or a deadlock) is simply run again. */
+const MAX_CHUNK_ATTEMPTS = 5;
 
 export interface ReminderOutcome {
   usersNotified: number;
@@ -57,8 +59,9 @@ export class WeightReminderService {
     let stale = 0;
     for (;;) {
       const [row] = rowsOf<ChunkRow>(
-        await this.db.query(
-          `WITH stale AS (
+        await this.withRetry(() =>
+          this.chunk(
+            `WITH stale AS (
              -- goal set before the window, and no weight measured inside it (index anti-join)
              SELECT u.id FROM users u
              WHERE u.goal_weight_kg IS NOT NULL AND u.id > $1::uuid
@@ -70,7 +73,6 @@ export class WeightReminderService {
                    AND w.measured_at <= $2::timestamptz)
              ORDER BY u.id
              LIMIT $4
-             FOR UPDATE OF u
            ), fresh AS (
              SELECT s.id FROM stale s
              WHERE NOT EXISTS (SELECT 1 FROM notifications n WHERE n.user_id = s.id AND n.dedupe_key = $5)
@@ -86,7 +88,8 @@ export class WeightReminderService {
            SELECT (SELECT count(*) FROM stale) AS stale_count,
                   (SELECT max(id::text) FROM stale) AS last_id,
                   (SELECT coalesce(json_agg(json_build_array(i.id, i.user_id, i.seq, i.created_at)), '[]'::json) FROM ins i) AS items`,
-          [after, asOf, staleDays, REMINDER_CHUNK, dedupeKey, title, body, JSON.stringify(data)],
+            [after, asOf, staleDays, REMINDER_CHUNK, dedupeKey, title, body, JSON.stringify(data)],
+          ),
         ),
       );
       const count = Number(row.stale_count);
@@ -116,5 +119,36 @@ export class WeightReminderService {
       `period ${periodKey}: ${notified} reminded, ${stale - notified} already reminded, in ${seconds.toFixed(2)} s`,
     );
     return { usersNotified: notified, skipped: stale - notified };
+  }
+
+  /**
+   * One chunk statement, with sequential scans off for it alone: the run fills `notifications`
+   * faster than statistics follow, and a planner that still believes the table small would
+   * check each user's dedupe key with a scan of the whole table (quadratic over a run). Every
+   * step has an index; this keeps the plan on them.
+   */
+  private chunk(sql: string, params: unknown[]): Promise<unknown> {
+    return this.db.transaction(async (tx) => {
+      await tx.query('SET LOCAL enable_seqscan = off');
+      return tx.query(sql, params);
+    });
+  }
+
+  /**
+   * The chunk takes no explicit row locks (the counter UPDATE locks each user once). Two runs of
+   * one period racing meet on the (user, dedupe key) unique index, and a concurrent fan-out may
+   * deadlock with the UPDATE; either way the statement changed nothing and is run again.
+   */
+  private async withRetry<T>(statement: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await statement();
+      } catch (err) {
+        const code =
+          (err as { code?: unknown; driverError?: { code?: unknown } }).driverError?.code ??
+          (err as { code?: unknown }).code;
+        if (attempt >= MAX_CHUNK_ATTEMPTS || (code !== '23505' && code !== '40P01')) throw err;
+      }
+    }
   }
 }

@@ -3,6 +3,7 @@ import { Chat1732300000000 } from './1732300000000-chat.migration';
 import { Notifications1732400000000 } from './1732400000000-notifications.migration';
 import { PriceAlerts1732500000000 } from './1732500000000-price-alerts.migration';
 import { Jobs1732600000000 } from './1732600000000-jobs.migration';
+import { UsersFillfactor1732700000000 } from './1732700000000-users-fillfactor.migration';
 
 /** Every migration, in order. New ones are appended here. */
 export const migrations = [
@@ -11,4 +12,5 @@ export const migrations = [
   Notifications1732400000000,
   PriceAlerts1732500000000,
   Jobs1732600000000,
+  UsersFillfactor1732700000000,
 ];
