@@ -130,7 +130,8 @@ export class WeightReminderService {
   private chunk(sql: string, params: unknown[]): Promise<unknown> {
     return this.db.transaction(async (tx) => {
       await tx.query('SET LOCAL enable_seqscan = off');
-      return tx.query(sql, params);
+      const result: unknown = await tx.query(sql, params);
+      return result;
     });
   }
 
