@@ -7,6 +7,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json nest-cli.json ./
 COPY src ./src
+COPY web ./web
+# The service (nest build) and the web client (esbuild) into dist/, then production deps only.
 RUN npm run build && npm prune --omit=dev
 
 # ---- runtime: production dependencies and the compiled service only ----
