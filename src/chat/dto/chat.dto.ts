@@ -1,5 +1,5 @@
-import { Type } from 'class-transformer';
 import { CursorParam } from '../../common/cursor.decorator';
+import { OptionalIntParam } from '../../common/int-param.decorator';
 import {
   ArrayMaxSize,
   IsArray,
@@ -67,11 +67,7 @@ export class HistoryQuery {
   @CursorParam(1)
   beforeSeq?: number;
 
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(200)
+  @OptionalIntParam(1, 200)
   limit: number = 50;
 }
 

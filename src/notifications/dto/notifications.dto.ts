@@ -1,30 +1,23 @@
-import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   ArrayMinSize,
   IsArray,
-  IsInt,
   IsObject,
   IsOptional,
   IsString,
   IsUUID,
   Length,
   Matches,
-  Max,
-  Min,
 } from 'class-validator';
 import { CursorParam } from '../../common/cursor.decorator';
+import { OptionalIntParam } from '../../common/int-param.decorator';
 
 export class PollQuery {
   @IsOptional()
   @CursorParam()
   after: number = 0;
 
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(200)
+  @OptionalIntParam(1, 200)
   limit: number = 50;
 }
 
@@ -34,11 +27,7 @@ export class WaitQuery {
   after: number = 0;
 
   /** Seconds. */
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(60)
+  @OptionalIntParam(1, 60)
   timeout: number = 25;
 
   @IsOptional()

@@ -1,6 +1,5 @@
-import { Type } from 'class-transformer';
+import { OptionalIntParam } from '../../common/int-param.decorator';
 import {
-  IsInt,
   IsISO8601,
   IsNumber,
   IsOptional,
@@ -32,11 +31,7 @@ export class AddWeightDto {
 }
 
 export class ListWeightsQuery {
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(200)
+  @OptionalIntParam(1, 200)
   limit: number = 30;
 }
 
