@@ -32,10 +32,6 @@ export class LocalDispatcher {
     };
   }
 
-  topics(): string[] {
-    return [...this.handlers.keys()];
-  }
-
   dispatch(topic: string, payload: unknown, meta: BusMeta): void {
     const set = this.handlers.get(topic);
     if (set === undefined) return;

@@ -19,15 +19,38 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   );
 }
 
-/** Postgres unique_violation. */
+/** The SQLSTATE of a Postgres error, whether TypeORM wrapped it or not. */
+export function pgErrorCode(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const e = err as { code?: unknown; driverError?: { code?: unknown } };
+  const code = e.driverError?.code ?? e.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** Postgres unique_violation (optionally of one constraint). */
 export function isUniqueViolation(err: unknown, constraint?: string): boolean {
-  if (!(err instanceof Error)) return false;
-  const e = err as Error & {
-    code?: unknown;
-    constraint?: unknown;
-    driverError?: { code?: unknown; constraint?: unknown };
-  };
-  const code = e.code ?? e.driverError?.code;
-  const name = e.constraint ?? e.driverError?.constraint;
-  return code === '23505' && (constraint === undefined || name === constraint);
+  if (pgErrorCode(err) !== '23505') return false;
+  const e = err as { constraint?: unknown; driverError?: { constraint?: unknown } };
+  return constraint === undefined || (e.constraint ?? e.driverError?.constraint) === constraint;
+}
+
+/** Postgres deadlock_detected: the statement was rolled back and can simply run again. */
+export const isDeadlock = (err: unknown): boolean => pgErrorCode(err) === '40P01';
+
+/**
+ * Runs a single-statement write again when it failed in a way that changed nothing and that a
+ * second try resolves (a racing writer on a unique key, a deadlock), up to `attempts` times.
+ */
+export async function retryWhen<T>(
+  statement: () => Promise<T>,
+  retryable: (err: unknown) => boolean,
+  attempts = 5,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await statement();
+    } catch (err) {
+      if (attempt >= attempts || !retryable(err)) throw err;
+    }
+  }
 }

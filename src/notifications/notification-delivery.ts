@@ -109,13 +109,6 @@ export class NotificationDelivery implements OnApplicationBootstrap, OnModuleDes
     this.untrackIfIdle(sink.userId);
   }
 
-  /** Local sinks per user (for metrics and tests of resource release). */
-  sinkCount(): number {
-    let n = 0;
-    for (const set of this.sinks.values()) n += set.size;
-    return n;
-  }
-
   private async track(userId: string): Promise<number> {
     const lastSeq = await this.notifications.lastSeq(userId);
     if (this.sinks.has(userId) || this.socketUsers.has(userId))
@@ -138,18 +131,27 @@ export class NotificationDelivery implements OnApplicationBootstrap, OnModuleDes
           data: JSON.stringify(notification),
         }),
       };
+      const written = { sse: 0, longpoll: 0 };
       for (const sink of set) {
         try {
           sink.write(encoded);
-          this.metrics.delivered(sink.transport, 'notification', notification.createdAt);
+          written[sink.transport]++;
         } catch (err) {
           this.logger.warn(
             `sink write failed: ${err instanceof Error ? err.message : String(err)}`,
           );
         }
       }
+      // Counted once per transport, not once per sink: this runs for every notification.
+      this.metrics.delivered('sse', 'notification', notification.createdAt, written.sse);
+      this.metrics.delivered('longpoll', 'notification', notification.createdAt, written.longpoll);
     }
-    if (this.socketUsers.has(userId))
-      this.sockets.get()?.to(userRoom(userId)).emit('notification', notification);
+    const server = this.socketUsers.has(userId) ? this.sockets.get() : null;
+    if (server !== null) {
+      const room = userRoom(userId);
+      server.to(room).emit('notification', notification);
+      const sockets = server.of('/').adapter.rooms.get(room)?.size ?? 0;
+      this.metrics.delivered('socket', 'notification', notification.createdAt, sockets);
+    }
   }
 }

@@ -75,14 +75,6 @@ export class NotificationStreams implements OnModuleDestroy {
     this.closeAll();
   }
 
-  openStreams(): number {
-    return this.streams.size;
-  }
-
-  waitingPolls(): number {
-    return this.waiters.size;
-  }
-
   /** Serves one SSE stream; `cursor` null means live notifications only. */
   async stream(user: AuthUser, cursor: number | null, req: Request, res: Response): Promise<void> {
     let mine = 0;

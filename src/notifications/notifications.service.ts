@@ -2,7 +2,7 @@ import { Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { Bus } from '../bus/bus';
-import { isUniqueViolation } from '../database/database-errors';
+import { isDeadlock, isUniqueViolation, retryWhen } from '../database/database-errors';
 import { rowsOf } from '../database/rows';
 import {
   NOTIFICATION_COLUMNS,
@@ -29,7 +29,6 @@ export interface NotifyResult {
 
 /** Recipients per bus message: big fan-outs go out in a few messages, not one per user. */
 export const PUBLISH_BATCH = 500;
-/** A concurrent publish with the same dedupe key makes the statement fail; it is simply re-run. */
 const MAX_ATTEMPTS = 5;
 
 /**
@@ -126,23 +125,22 @@ export class NotificationsService {
     );
   }
 
-  private async insert(
+  /**
+   * A concurrent publish with the same dedupe key makes the statement fail on the unique key, and
+   * one that locks users in another order (the reminder's counter UPDATE) may deadlock; either way
+   * nothing was written, and running it again sees the other's result.
+   */
+  private insert(
     ids: string[],
     input: NotificationInput,
   ): Promise<{ rows: NotificationRow[]; found: number }> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.insertOnce(ids, input);
-      } catch (err) {
-        if (
-          attempt < MAX_ATTEMPTS &&
-          input.dedupeKey !== undefined &&
-          isUniqueViolation(err, 'notifications_user_dedupe_key')
-        )
-          continue;
-        throw err;
-      }
-    }
+    return retryWhen(
+      () => this.insertOnce(ids, input),
+      (err) =>
+        isDeadlock(err) ||
+        (input.dedupeKey !== undefined && isUniqueViolation(err, 'notifications_user_dedupe_key')),
+      MAX_ATTEMPTS,
+    );
   }
 
   private async insertOnce(

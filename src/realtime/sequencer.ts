@@ -33,10 +33,6 @@ export class Sequencer<T extends Sequenced> {
 
   constructor(private readonly options: SequencerOptions<T>) {}
 
-  isTracked(key: string): boolean {
-    return this.streams.has(key);
-  }
-
   /** Starts tracking a stream whose subscribers already have everything up to `lastSeq`. */
   track(key: string, lastSeq: number): void {
     if (this.streams.has(key)) return;

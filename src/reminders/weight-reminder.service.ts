@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { InjectConfig, type AppConfig } from '../config/app.config';
+import { isDeadlock, isUniqueViolation, retryWhen } from '../database/database-errors';
 import { rowsOf } from '../database/rows';
 import { Metrics } from '../metrics/metrics.service';
 import type { AddressedNotification } from '../notifications/notification.views';
@@ -59,9 +60,10 @@ export class WeightReminderService {
     let stale = 0;
     for (;;) {
       const [row] = rowsOf<ChunkRow>(
-        await this.withRetry(() =>
-          this.chunk(
-            `WITH stale AS (
+        await retryWhen(
+          () =>
+            this.chunk(
+              `WITH stale AS (
              -- goal set before the window, and no weight measured inside it (index anti-join)
              SELECT u.id FROM users u
              WHERE u.goal_weight_kg IS NOT NULL AND u.id > $1::uuid
@@ -88,8 +90,22 @@ export class WeightReminderService {
            SELECT (SELECT count(*) FROM stale) AS stale_count,
                   (SELECT max(id::text) FROM stale) AS last_id,
                   (SELECT coalesce(json_agg(json_build_array(i.id, i.user_id, i.seq, i.created_at)), '[]'::json) FROM ins i) AS items`,
-            [after, asOf, staleDays, REMINDER_CHUNK, dedupeKey, title, body, JSON.stringify(data)],
-          ),
+              [
+                after,
+                asOf,
+                staleDays,
+                REMINDER_CHUNK,
+                dedupeKey,
+                title,
+                body,
+                JSON.stringify(data),
+              ],
+            ),
+          // No explicit row locks here (the counter UPDATE locks each user once): two runs of one
+          // period meet on the (user, dedupe key) index, and a concurrent fan-out may deadlock
+          // with the UPDATE. Either way the chunk changed nothing and is run again.
+          (err) => isUniqueViolation(err) || isDeadlock(err),
+          MAX_CHUNK_ATTEMPTS,
         ),
       );
       const count = Number(row.stale_count);
@@ -133,23 +149,5 @@ export class WeightReminderService {
       const result: unknown = await tx.query(sql, params);
       return result;
     });
-  }
-
-  /**
-   * The chunk takes no explicit row locks (the counter UPDATE locks each user once). Two runs of
-   * one period racing meet on the (user, dedupe key) unique index, and a concurrent fan-out may
-   * deadlock with the UPDATE; either way the statement changed nothing and is run again.
-   */
-  private async withRetry<T>(statement: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await statement();
-      } catch (err) {
-        const code =
-          (err as { code?: unknown; driverError?: { code?: unknown } }).driverError?.code ??
-          (err as { code?: unknown }).code;
-        if (attempt >= MAX_CHUNK_ATTEMPTS || (code !== '23505' && code !== '40P01')) throw err;
-      }
-    }
   }
 }

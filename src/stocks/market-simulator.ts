@@ -64,10 +64,6 @@ export class MarketSimulator implements OnApplicationBootstrap, OnApplicationShu
     this.lockKey = `${config.redis.prefix}stocks:producer`;
   }
 
-  get isProducer(): boolean {
-    return this.leader;
-  }
-
   onApplicationBootstrap(): void {
     if (this.config.stocks.feed !== 'simulated') return;
     void this.checkLeadership();

@@ -162,13 +162,7 @@ export class StockStreams implements OnModuleDestroy {
       const frame = this.encode(quote); // once per quote, whatever the number of clients
       let written = 0;
       for (const client of set) if (client.write(quote.symbol, frame)) written++;
-      if (written > 0) {
-        this.metrics.deliveries.inc({ transport: 'sse', kind: 'quote' }, written);
-        this.metrics.deliveryLatency.observe(
-          { transport: 'sse' },
-          Math.max(0, (Date.now() - Date.parse(quote.ts)) / 1000),
-        );
-      }
+      this.metrics.delivered('sse', 'quote', quote.ts, written);
     }
   }
 

@@ -17,6 +17,8 @@ export interface SseClient {
   waitForRaw(pattern: RegExp, timeoutMs?: number): Promise<void>;
   /** Resolves once more than `n` characters arrived in all. */
   waitForLength(n: number, timeoutMs?: number): Promise<void>;
+  /** Calls `listener` with each batch of newly complete events as they arrive. */
+  onEvents(listener: (events: SseEvent[]) => void): void;
   /** Resolves when the server ends the stream. */
   ended: Promise<void>;
   close(): void;
@@ -54,7 +56,9 @@ export function parseSse(raw: string): SseEvent[] {
 export function openSse(url: string, headers: Record<string, string> = {}): Promise<SseClient> {
   return new Promise((resolve, reject) => {
     let raw = '';
+    let delivered = 0;
     const waiters = new Set<() => void>();
+    const eventListeners: Array<(events: SseEvent[]) => void> = [];
     let req: ClientRequest | null = null;
     let endedResolve!: () => void;
     const ended = new Promise<void>((r) => (endedResolve = r));
@@ -62,6 +66,12 @@ export function openSse(url: string, headers: Record<string, string> = {}): Prom
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
         raw += chunk;
+        if (eventListeners.length > 0) {
+          const all = parseSse(raw);
+          const fresh = all.slice(delivered);
+          delivered = all.length;
+          if (fresh.length > 0) for (const l of eventListeners) l(fresh);
+        }
         for (const w of waiters) w();
       });
       res.on('end', () => endedResolve());
@@ -94,6 +104,12 @@ export function openSse(url: string, headers: Record<string, string> = {}): Prom
           waitFor(() => pattern.test(raw), String(pattern), timeoutMs),
         waitForLength: (n, timeoutMs = 10000) =>
           waitFor(() => raw.length > n, `${n} characters`, timeoutMs),
+        onEvents: (listener) => {
+          eventListeners.push(listener);
+          const all = parseSse(raw);
+          delivered = all.length;
+          if (all.length > 0) listener(all);
+        },
         ended,
         close: () => req?.destroy(),
       });
@@ -115,6 +131,7 @@ export interface ResumableSse {
 
 /** Behaves like EventSource: reconnects when the stream ends, sending Last-Event-ID. */
 export function openResumableSse(url: string, headers: Record<string, string>): ResumableSse {
+  const changed = new Set<() => void>();
   const state: ResumableSse & { closed: boolean; current: SseClient | null } = {
     events: [],
     statuses: [],
@@ -123,16 +140,18 @@ export function openResumableSse(url: string, headers: Record<string, string>): 
     current: null,
     waitFor: (predicate, timeoutMs = 20_000) =>
       new Promise((resolve, reject) => {
-        const deadline = Date.now() + timeoutMs;
+        if (predicate(state.events)) return resolve();
+        const timer = setTimeout(() => {
+          changed.delete(check);
+          reject(new Error(`resumable SSE: condition not met; ${state.events.length} events`));
+        }, timeoutMs);
         const check = (): void => {
-          if (predicate(state.events)) return resolve();
-          if (Date.now() > deadline)
-            return reject(
-              new Error(`resumable SSE: condition not met; ${state.events.length} events`),
-            );
-          setTimeout(check, 20);
+          if (!predicate(state.events)) return;
+          clearTimeout(timer);
+          changed.delete(check);
+          resolve();
         };
-        check();
+        changed.add(check);
       }),
     close: () => {
       state.closed = true;
@@ -149,21 +168,17 @@ export function openResumableSse(url: string, headers: Record<string, string>): 
         );
         state.current = client;
         state.statuses.push(client.status);
-        let seen = 0;
-        const pump = setInterval(() => {
-          const all = client.events();
-          for (const e of all.slice(seen)) state.events.push(e);
-          seen = all.length;
-        }, 10);
+        client.onEvents((fresh) => {
+          state.events.push(...fresh);
+          for (const check of [...changed]) check();
+        });
         await client.ended;
-        clearInterval(pump);
-        for (const e of client.events().slice(seen)) state.events.push(e);
       } catch {
         state.statuses.push(0);
       }
       if (state.closed) return;
       state.reconnects++;
-      await new Promise((r) => setTimeout(r, 100)); // EventSource waits `retry` ms; shorter here
+      await new Promise((r) => setTimeout(r, 100)); // EventSource's `retry` wait, shortened
     }
   };
   void connect();
