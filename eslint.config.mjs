@@ -9,7 +9,7 @@ export default tseslint.config(
   eslint.configs.recommended,
   prettier,
   {
-    files: ['**/*.js', '**/*.mjs'],
+    files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     languageOptions: { globals: { ...globals.node } },
   },
   {

@@ -1,26 +1,58 @@
 /**
- * The bare peer: a plain Socket.IO server with the service's transport settings, authenticating
- * nothing and doing nothing per socket but joining one room. It reports its memory at /mem.
+ * The bare Socket.IO peer: a plain Socket.IO server with the service's transport settings that
+ * authenticates nothing and persists nothing. It answers the same events the load client sends
+ * the service (`room:join`, `message:send`) and broadcasts a message object of the same shape,
+ * so the wire work per delivery is the same. With REDIS_URL set it runs across processes with
+ * `@socket.io/redis-adapter`, the usual way to scale Socket.IO out.
  */
+import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
+import { createAdapter } from '@socket.io/redis-adapter';
+import { Redis } from 'ioredis';
 import { Server } from 'socket.io';
 
 const port = Number(process.env.PORT ?? 0);
-const http = createServer((req, res) => {
-  if (req.url === '/mem') {
-    const m = process.memoryUsage();
-    res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify({ rss: m.rss, heapUsed: m.heapUsed, sockets: io.of('/').sockets.size }));
-    return;
-  }
+const http = createServer((_req, res) => {
   res.statusCode = 404;
   res.end();
 });
-const io = new Server(http, { path: '/socket.io', maxHttpBufferSize: 64 * 1024, pingInterval: 20_000, pingTimeout: 20_000 });
+const io = new Server(http, {
+  path: '/socket.io',
+  maxHttpBufferSize: 64 * 1024,
+  pingInterval: 20_000,
+  pingTimeout: 20_000,
+});
+if (process.env.REDIS_URL !== undefined) {
+  const pub = new Redis(process.env.REDIS_URL);
+  io.adapter(createAdapter(pub, pub.duplicate(), { key: process.env.ADAPTER_KEY ?? 'bench' }));
+}
+
+let seq = 0;
+type Ack = (response: unknown) => void;
+
 io.on('connection', (socket) => {
   void socket.join(`user:${socket.id}`);
+  socket.on('room:join', (payload: { roomId: string }, ack: Ack) => {
+    void socket.join(payload.roomId);
+    ack({ ok: true, room: { id: payload.roomId }, lastSeq: seq });
+  });
+  socket.on('message:send', (payload: { roomId: string; body: string }, ack: Ack) => {
+    const message = {
+      id: randomUUID(),
+      roomId: payload.roomId,
+      seq: ++seq,
+      senderId: socket.id,
+      body: payload.body,
+      clientMsgId: null,
+      createdAt: new Date().toISOString(),
+    };
+    io.to(payload.roomId).emit('message', message);
+    ack({ ok: true, message });
+  });
 });
 http.listen(port, '127.0.0.1', () => {
   const address = http.address();
-  console.log(`listening on port ${typeof address === 'object' && address !== null ? address.port : port}`);
+  console.log(
+    `listening on port ${typeof address === 'object' && address !== null ? address.port : port}`,
+  );
 });

@@ -1,0 +1,183 @@
+/**
+ * Broadcast fan-out: one room of 10,000 sockets, one sender, messages sent back to back with a
+ * few in flight. Deliveries per second of wall time, and per CPU-second of the server process
+ * (the server is pinned to one core, so that is deliveries per second per core). The peer is a
+ * bare Socket.IO server doing a room broadcast of a message object of the same shape, driven by
+ * the same client; the service also persists each message and passes it through its Redis bus.
+ */
+import { createDatabase, seedRoom, seedUsers } from './lib/database';
+import { pinLoadClient } from './lib/machine';
+import { round } from './lib/stats';
+import { ratio, table, writeResult } from './lib/results';
+import { startPeer, startService, type Server } from './lib/server';
+import { connectMany, SioClient } from './lib/sio-client';
+
+const SOCKETS = Number(process.env.BENCH_BROADCAST_SOCKETS ?? 10_000);
+const USERS = Number(process.env.BENCH_BROADCAST_USERS ?? 20);
+const MESSAGES = Number(process.env.BENCH_BROADCAST_MESSAGES ?? 100);
+const IN_FLIGHT = 4;
+const WARMUP = 5;
+
+interface Outcome {
+  deliveries: number;
+  expected: number;
+  seconds: number;
+  cpuSeconds: number;
+  perSecond: number;
+  perCpuSecond: number;
+}
+
+/**
+ * Sends `count` messages, keeping at most IN_FLIGHT not yet delivered to every socket, and
+ * resolves when all deliveries arrived (or after a deadline, so a lossy server still ends).
+ */
+async function broadcast(
+  sender: SioClient,
+  roomId: string,
+  count: number,
+  delivered: () => number,
+  label: string,
+): Promise<void> {
+  const base = delivered();
+  const deadline = Date.now() + 120_000;
+  let waiting: (() => void) | undefined;
+  const poke = setInterval(() => waiting?.(), 5);
+  try {
+    for (let i = 0; i < count; i++) {
+      while (delivered() - base < (i - IN_FLIGHT + 1) * SOCKETS && Date.now() < deadline) {
+        await new Promise<void>((r) => (waiting = r));
+      }
+      const ack = (await sender.request('message:send', { roomId, body: `${label} ${i}` })) as {
+        ok: boolean;
+      };
+      if (!ack.ok) throw new Error(`send refused: ${JSON.stringify(ack)}`);
+    }
+    while (delivered() - base < count * SOCKETS && Date.now() < deadline) {
+      await new Promise<void>((r) => (waiting = r));
+    }
+  } finally {
+    clearInterval(poke);
+  }
+}
+
+async function measure(
+  server: Server,
+  roomId: string,
+  senderAuth: Record<string, string>,
+  receiverAuth: (i: number) => Record<string, string>,
+): Promise<Outcome> {
+  let count = 0;
+  const receivers = await connectMany(SOCKETS, 100, async (i) => {
+    const s = await SioClient.connect(server.url, receiverAuth(i));
+    s.onEvent = (event) => {
+      if (event === 'message') count++;
+    };
+    const ack = (await s.request('room:join', { roomId })) as { ok: boolean };
+    if (!ack.ok) throw new Error(`join refused: ${JSON.stringify(ack)}`);
+    return s;
+  });
+  const sender = await SioClient.connect(server.url, senderAuth);
+  try {
+    await broadcast(sender, roomId, WARMUP, () => count, 'warm-up');
+    const before = count;
+    const cpu0 = server.cpuSeconds();
+    const t0 = performance.now();
+    await broadcast(sender, roomId, MESSAGES, () => count, 'message');
+    const seconds = (performance.now() - t0) / 1000;
+    const cpuSeconds = server.cpuSeconds() - cpu0;
+    const deliveries = count - before;
+    return {
+      deliveries,
+      expected: MESSAGES * SOCKETS,
+      seconds: round(seconds),
+      cpuSeconds: round(cpuSeconds),
+      perSecond: Math.round(deliveries / seconds),
+      perCpuSecond: Math.round(deliveries / cpuSeconds),
+    };
+  } finally {
+    sender.close();
+    for (const s of receivers) s.close();
+  }
+}
+
+async function main(): Promise<void> {
+  pinLoadClient();
+  const db = await createDatabase();
+  let service: Server | undefined;
+  let peer: Server | undefined;
+  try {
+    service = await startService({
+      name: 'bench-broadcast',
+      databaseUrl: db.url,
+      redisPrefix: `bench:broadcast:${Date.now()}:`,
+    });
+    const users = await seedUsers(db, 'fan', USERS + 1);
+    const sender = users[USERS];
+    if (sender === undefined) throw new Error('no sender');
+    const roomId = await seedRoom(
+      db,
+      'everyone',
+      users.map((u) => u.id),
+    );
+    const ours = await measure(service, roomId, { token: sender.token }, (i) => ({
+      token: users[i % USERS]?.token ?? '',
+    }));
+    await service.stop();
+    service = undefined;
+
+    peer = await startPeer('bare-socketio', 'bare-socketio.ts');
+    const bare = await measure(peer, 'everyone', {}, () => ({}));
+
+    const row = (name: string, o: Outcome): (string | number)[] => [
+      name,
+      `${o.deliveries.toLocaleString('en')} / ${o.expected.toLocaleString('en')}`,
+      `${o.seconds} s`,
+      o.perSecond.toLocaleString('en'),
+      o.cpuSeconds,
+      o.perCpuSecond.toLocaleString('en'),
+    ];
+    const md = [
+      `One room of ${SOCKETS.toLocaleString('en')} sockets (${USERS} users), ${MESSAGES} messages from one sender, ${IN_FLIGHT} in flight.`,
+      '',
+      table(
+        [
+          'server',
+          'deliveries / expected',
+          'time',
+          'deliveries/s',
+          'server CPU s',
+          'deliveries per CPU-second',
+        ],
+        [row('service', ours), row('bare Socket.IO', bare)],
+      ),
+      '',
+      `Service vs bare: ${ratio(ours.perSecond, bare.perSecond)} deliveries/s, ${ratio(ours.perCpuSecond, bare.perCpuSecond)} deliveries per CPU-second (target at least 0.9x).`,
+    ].join('\n');
+    writeResult(
+      'broadcast',
+      {
+        sockets: SOCKETS,
+        users: USERS,
+        messages: MESSAGES,
+        inFlight: IN_FLIGHT,
+        service: ours,
+        bareSocketIo: bare,
+        ratioPerSecond: ours.perSecond / bare.perSecond,
+        ratioPerCpuSecond: ours.perCpuSecond / bare.perCpuSecond,
+      },
+      md,
+    );
+  } finally {
+    await service?.stop();
+    await peer?.stop();
+    await db.drop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
