@@ -27,7 +27,7 @@ export class TokenService {
     const ttl = this.config.auth.tokenTtlSeconds;
     const token = await this.jwt.signAsync(
       { sub: userId, sid: sessionId },
-      { secret: this.config.auth.jwtSecret, algorithm: 'HS256', expiresIn: ttl },
+      { algorithm: 'HS256', expiresIn: ttl },
     );
     return { token, expiresAt: new Date(Date.now() + ttl * 1000) };
   }
@@ -42,15 +42,9 @@ export class TokenService {
     try {
       let claims: AccessClaims;
       if (alg === 'HS256') {
-        claims = await this.jwt.verifyAsync<AccessClaims>(token, {
-          secret: this.config.auth.jwtSecret,
-          algorithms: ['HS256'],
-        });
+        claims = await this.jwt.verifyAsync<AccessClaims>(token, { algorithms: ['HS256'] });
       } else if (alg === 'RS256' && this.config.auth.jwtPublicKey !== undefined) {
-        claims = await this.jwt.verifyAsync<AccessClaims>(token, {
-          publicKey: this.config.auth.jwtPublicKey,
-          algorithms: ['RS256'],
-        });
+        claims = await this.jwt.verifyAsync<AccessClaims>(token, { algorithms: ['RS256'] });
       } else {
         return null; // alg "none", unknown or unconfigured algorithms
       }
