@@ -22,4 +22,8 @@ export function table(header: string[], rows: (string | number)[][]): string {
   ].join('\n');
 }
 
-export const ratio = (ours: number, theirs: number): string => `${(ours / theirs).toFixed(2)}x`;
+/** ours / theirs as `1.23x`, or `n/a` when either side measured nothing. */
+export const ratio = (ours: number, theirs: number): string =>
+  Number.isFinite(ours) && Number.isFinite(theirs) && theirs > 0
+    ? `${(ours / theirs).toFixed(2)}x`
+    : 'n/a';

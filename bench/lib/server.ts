@@ -38,6 +38,12 @@ interface StartOptions {
   env?: Record<string, string>;
 }
 
+/** Servers still running: killed if the bench process dies, so none lingers to skew the next run. */
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 async function start(options: StartOptions): Promise<Server> {
   const ts = options.args[0]?.endsWith('.ts') === true;
   // BENCH_PROFILE_DIR: every server writes a V8 CPU profile there on exit, to see where time goes.
@@ -61,6 +67,8 @@ async function start(options: StartOptions): Promise<Server> {
   );
   const pid = child.pid;
   if (pid === undefined) throw new Error(`${options.name}: could not spawn`);
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let buffered = '';
   const memWaiters: ((m: Mem) => void)[] = [];
   let portResolve: (port: number) => void = () => undefined;
