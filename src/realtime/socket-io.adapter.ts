@@ -81,7 +81,11 @@ export class ConfiguredIoAdapter extends IoAdapter {
     for (const { message, callback, isAckHandledManually } of handlers) {
       socket.on(String(message), (...args: unknown[]) => {
         // As rxjs' fromEvent delivers them: one argument as itself, several as an array.
-        const { data, ack } = this.mapPayload(args.length === 1 ? args[0] : args);
+        const mapped = this.mapPayload(args.length === 1 ? args[0] : args) as {
+          data: unknown;
+          ack?: unknown;
+        };
+        const { data, ack } = mapped;
         let response$: Observable<unknown>;
         try {
           response$ = transform(callback(data, ack));
