@@ -11,6 +11,7 @@ import { round } from './lib/stats';
 import { ratio, table, writeResult } from './lib/results';
 import { startPeer, startService, type Server } from './lib/server';
 import { connectMany, SioClient } from './lib/sio-client';
+import { runScenario } from './lib/run';
 
 const SOCKETS = Number(process.env.BENCH_BROADCAST_SOCKETS ?? 10_000);
 const USERS = Number(process.env.BENCH_BROADCAST_USERS ?? 20);
@@ -174,10 +175,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runScenario(main);

@@ -17,6 +17,7 @@ import { ratio, table, writeResult } from './lib/results';
 import { Samples } from './lib/stats';
 import { startPeer, startService, type Server } from './lib/server';
 import { connectMany, SioClient } from './lib/sio-client';
+import { runScenario } from './lib/run';
 
 const PAIRS = Number(process.env.BENCH_CHAT_PAIRS ?? 500);
 const RATES = (
@@ -272,10 +273,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runScenario(main);

@@ -8,6 +8,7 @@ import { pinLoadClient } from './lib/machine';
 import { ratio, table, writeResult } from './lib/results';
 import { startPeer, startService, type Mem, type Server } from './lib/server';
 import { connectMany, SioClient } from './lib/sio-client';
+import { runScenario } from './lib/run';
 
 const N = Number(process.env.BENCH_SOCKETS ?? 5000);
 
@@ -87,10 +88,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runScenario(main);

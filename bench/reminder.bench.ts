@@ -12,6 +12,7 @@ import { pinLoadClient } from './lib/machine';
 import { ratio, table, writeResult } from './lib/results';
 import { round } from './lib/stats';
 import { startService, type Server } from './lib/server';
+import { runScenario } from './lib/run';
 
 const USERS = Number(process.env.BENCH_USERS ?? 1_000_000);
 
@@ -120,10 +121,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runScenario(main);

@@ -39,6 +39,7 @@ import { pinLoadClient, SERVER_CORES } from './lib/machine';
 import { ratio, table, writeResult } from './lib/results';
 import { startPeer, startService, type Mem, type Server } from './lib/server';
 import { pace, round } from './lib/stats';
+import { runScenario } from './lib/run';
 
 const envInt = (name: string, fallback: number): number => {
   const raw = process.env[name];
@@ -752,7 +753,4 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+runScenario(main);

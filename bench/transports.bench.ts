@@ -39,6 +39,7 @@ import { table, writeResult } from './lib/results';
 import { startService, type Server } from './lib/server';
 import { SioClient } from './lib/sio-client';
 import { pace, round, Samples } from './lib/stats';
+import { runScenario } from './lib/run';
 
 function envInt(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -902,7 +903,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+runScenario(main);

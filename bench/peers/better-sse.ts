@@ -13,36 +13,19 @@
  * event buffer, sanitising, a keep-alive timer per session), which is what the scenario compares.
  * Quote ingest is the same plain handler as the bare peer.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createChannel, createSession, type Channel } from 'better-sse';
+import { QuoteBook, reply, servePeer } from './quote-peer';
 
-const port = Number(process.env.PORT ?? 0);
 const HEARTBEAT_MS = 15_000; // the service's SSE_HEARTBEAT_MS default
-const MAX_SYMBOLS = 50;
-const SYMBOL = /^[A-Z0-9.]{1,10}$/;
 
-interface Latest {
-  ts: number;
-  json: string;
-}
-
-const latest = new Map<string, Latest>();
-const dayOpen = new Map<string, { day: string; price: number }>();
+/** Per symbol: the newest quote's JSON, built once; better-sse frames it per session. */
+const book = new QuoteBook((quote) => JSON.stringify(quote));
 const channels = new Map<string, Channel>();
 
 /** Data is already JSON text; anything else would be a bug here, serialised as better-sse would. */
 const passThrough = (data: unknown): string =>
   typeof data === 'string' ? data : JSON.stringify(data);
-
-const round = (n: number, places: number): number => {
-  const f = 10 ** places;
-  return Math.round(n * f) / f;
-};
-
-function reply(res: ServerResponse, status: number, body: object): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
-}
 
 function channelOf(symbol: string): Channel {
   let channel = channels.get(symbol);
@@ -58,8 +41,8 @@ async function openStream(
   res: ServerResponse,
   query: URLSearchParams,
 ): Promise<void> {
-  const symbols = [...new Set((query.get('symbols') ?? '').split(','))];
-  if (symbols.length > MAX_SYMBOLS || symbols.some((s) => !SYMBOL.test(s) || !latest.has(s))) {
+  const symbols = book.symbols(query);
+  if (symbols === undefined) {
     reply(res, 400, { message: 'symbols must be known symbols' });
     return;
   }
@@ -72,75 +55,25 @@ async function openStream(
   });
   if (!session.isConnected) return;
   for (const symbol of symbols) {
-    const snapshot = latest.get(symbol);
-    if (snapshot !== undefined) session.push(snapshot.json, 'quote', '');
+    const snapshot = book.get(symbol);
+    if (snapshot !== undefined) session.push(snapshot, 'quote', '');
     channelOf(symbol).register(session);
   }
 }
 
-/** Returns whether the quote was news (published), or undefined for a malformed one. */
 function ingest(symbol: string, body: string): boolean | undefined {
-  const input = JSON.parse(body) as { price?: unknown; ts?: unknown };
-  const price = input.price;
-  if (typeof price !== 'number' || !Number.isFinite(price) || price <= 0) return undefined;
-  const ts = typeof input.ts === 'string' ? Date.parse(input.ts) : Date.now();
-  if (Number.isNaN(ts)) return undefined;
-  const current = latest.get(symbol);
-  if (current !== undefined && current.ts > ts) return false; // older than stored: ignored, as the service does
-  const iso = new Date(ts).toISOString();
-  const day = iso.slice(0, 10);
-  let open = dayOpen.get(symbol);
-  if (open === undefined || open.day !== day) {
-    open = { day, price };
-    dayOpen.set(symbol, open);
-  }
-  const change = price - open.price;
-  const quote = {
-    symbol,
-    price,
-    change: round(change, 6),
-    changePct: open.price === 0 ? 0 : round((change / open.price) * 100, 4),
-    ts: iso,
-  };
-  // Serialised once; better-sse frames it per session.
-  const json = JSON.stringify(quote);
-  latest.set(symbol, { ts, json });
+  const json = book.accept(symbol, body);
+  if (typeof json !== 'string') return json;
   channelOf(symbol).broadcast(json, 'quote', { eventId: '' });
   return true;
 }
 
-const server = createServer((req, res) => {
-  const url = new URL(req.url ?? '/', 'http://localhost');
-  if (req.method === 'GET' && url.pathname === '/api/stocks/stream') {
-    openStream(req, res, url.searchParams).catch((err: unknown) => {
+servePeer({
+  openStream: (req, res, query) => {
+    openStream(req, res, query).catch((err: unknown) => {
       console.error(`stream failed: ${err instanceof Error ? err.message : String(err)}`);
       res.destroy();
     });
-    return;
-  }
-  const post = /^\/api\/stocks\/([^/]+)\/quotes$/.exec(url.pathname);
-  if (req.method === 'POST' && post !== null && SYMBOL.test(post[1] ?? '')) {
-    const symbol = post[1] ?? '';
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      let accepted: boolean | undefined;
-      try {
-        accepted = ingest(symbol, Buffer.concat(chunks).toString('utf8'));
-      } catch {
-        accepted = undefined;
-      }
-      if (accepted === undefined) reply(res, 400, { message: 'bad quote' });
-      else reply(res, 202, { accepted });
-    });
-    return;
-  }
-  reply(res, 404, { message: 'not found' });
-});
-
-server.listen(port, '127.0.0.1', () => {
-  const address = server.address();
-  console.log(
-    `listening on port ${typeof address === 'object' && address !== null ? address.port : port}`,
-  );
+  },
+  ingest,
 });
