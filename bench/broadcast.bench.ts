@@ -5,11 +5,11 @@
  * bare Socket.IO server doing a room broadcast of a message object of the same shape, driven by
  * the same client; the service also persists each message and passes it through its Redis bus.
  */
-import { createDatabase, seedRoom, seedUsers } from './lib/database';
+import { withDatabase, seedRoom, seedUsers } from './lib/database';
 import { pinLoadClient } from './lib/machine';
 import { round } from './lib/stats';
 import { ratio, table, writeResult } from './lib/results';
-import { startPeer, startService, type Server } from './lib/server';
+import { startPeer, startService, withServer, type Server } from './lib/server';
 import { connectMany, SioClient } from './lib/sio-client';
 import { runScenario } from './lib/run';
 
@@ -103,31 +103,27 @@ async function measure(
 
 async function main(): Promise<void> {
   pinLoadClient();
-  const db = await createDatabase();
-  let service: Server | undefined;
-  let peer: Server | undefined;
-  try {
-    service = await startService({
+  await withDatabase(async (db) => {
+    const service = startService({
       name: 'bench-broadcast',
       databaseUrl: db.url,
       redisPrefix: `bench:broadcast:${Date.now()}:`,
     });
-    const users = await seedUsers(db, 'fan', USERS + 1);
-    const sender = users[USERS];
-    if (sender === undefined) throw new Error('no sender');
-    const roomId = await seedRoom(
-      db,
-      'everyone',
-      users.map((u) => u.id),
+    // Seeded once the service has migrated the schema.
+    const ours = await withServer(service, async (server) => {
+      const users = await seedUsers(db, 'fan', USERS + 1);
+      const sender = users[USERS];
+      if (sender === undefined) throw new Error('no sender');
+      const memberIds = users.map((u) => u.id);
+      const roomId = await seedRoom(db, 'everyone', memberIds);
+      const receiverAuth = (i: number): Record<string, string> => ({
+        token: users[i % USERS]?.token ?? '',
+      });
+      return measure(server, roomId, { token: sender.token }, receiverAuth);
+    });
+    const bare = await withServer(startPeer('bare-socketio', 'bare-socketio.ts'), (peer) =>
+      measure(peer, 'everyone', {}, () => ({})),
     );
-    const ours = await measure(service, roomId, { token: sender.token }, (i) => ({
-      token: users[i % USERS]?.token ?? '',
-    }));
-    await service.stop();
-    service = undefined;
-
-    peer = await startPeer('bare-socketio', 'bare-socketio.ts');
-    const bare = await measure(peer, 'everyone', {}, () => ({}));
 
     const row = (name: string, o: Outcome): (string | number)[] => [
       name,
@@ -168,11 +164,7 @@ async function main(): Promise<void> {
       },
       md,
     );
-  } finally {
-    await service?.stop();
-    await peer?.stop();
-    await db.drop();
-  }
+  });
 }
 
 runScenario(main);

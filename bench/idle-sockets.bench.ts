@@ -3,10 +3,10 @@
  * against the same N clients on the bare Socket.IO peer, in one run. Memory is the server's RSS
  * and V8 heap after a full GC, from before the clients connect to after they settle, over N.
  */
-import { createDatabase, seedUsers } from './lib/database';
+import { withDatabase, seedUsers } from './lib/database';
 import { pinLoadClient } from './lib/machine';
 import { ratio, table, writeResult } from './lib/results';
-import { startPeer, startService, type Mem, type Server } from './lib/server';
+import { startPeer, startService, withServer, type Mem, type Server } from './lib/server';
 import { connectMany, SioClient } from './lib/sio-client';
 import { runScenario } from './lib/run';
 
@@ -38,21 +38,19 @@ async function measure(server: Server, auth: Record<string, string>): Promise<Pe
 
 async function main(): Promise<void> {
   pinLoadClient();
-  const db = await createDatabase();
-  let service: Server | undefined;
-  let peer: Server | undefined;
-  try {
-    service = await startService({
+  await withDatabase(async (db) => {
+    const service = startService({
       name: 'bench-idle',
       databaseUrl: db.url,
       redisPrefix: `bench:idle:${Date.now()}:`,
     });
-    const [user] = await seedUsers(db, 'idle', 1);
-    const ours = await measure(service, { token: user?.token ?? '' });
-    await service.stop();
-    service = undefined;
-    peer = await startPeer('bare-socketio', 'bare-socketio.ts');
-    const bare = await measure(peer, {});
+    const ours = await withServer(service, async (server) => {
+      const [user] = await seedUsers(db, 'idle', 1);
+      return measure(server, { token: user?.token ?? '' });
+    });
+    const bare = await withServer(startPeer('bare-socketio', 'bare-socketio.ts'), (peer) =>
+      measure(peer, {}),
+    );
     const kib = (b: number): string => `${(b / 1024).toFixed(1)} KiB`;
     const md = table(
       [
@@ -81,11 +79,7 @@ async function main(): Promise<void> {
       },
       md,
     );
-  } finally {
-    await service?.stop();
-    await peer?.stop();
-    await db.drop();
-  }
+  });
 }
 
 runScenario(main);

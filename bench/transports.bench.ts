@@ -334,58 +334,35 @@ interface Transport {
   close(): Promise<void>;
 }
 
-/**
- * Polling: every user asks `GET /api/notifications?after=<cursor>` once a second, on a fixed
- * schedule whose phase is spread evenly over the second across users (no thundering herd). A poll
- * whose turn comes while the previous one is still out waits for it and goes at once: counted
- * as late, so a server that cannot keep up shows.
- */
-function polling(ctx: PhaseContext): Transport {
+/** One user's request loop: its agent (each user is its own browser), and how it reports. */
+interface UserLoop {
+  u: number;
+  user: SeededUser;
+  agent: Agent;
+  /** When the phase opened (polling spreads users' first polls from here). */
+  start: number;
+  running: () => boolean;
+  /** The request now out (null once answered), so closing the phase can abort it. */
+  track: (req: ClientRequest | null) => void;
+}
+
+/** Keep-alive HTTP loops, one per user, shared by polling and long-polling. */
+function httpLoops(ctx: PhaseContext, loop: (l: UserLoop) => Promise<void>): Transport {
   let running = true;
   const inFlight: (ClientRequest | null)[] = new Array<ClientRequest | null>(USERS).fill(null);
   const agents = ctx.users.map(() => new Agent({ keepAlive: true, maxSockets: Infinity }));
   const loops: Promise<void>[] = [];
-
-  const pollUser = async (u: number, firstAt: number): Promise<void> => {
-    const user = ctx.users[u];
-    const agent = agents[u];
-    if (user === undefined || agent === undefined) return;
-    let cursor = 0;
-    let due = firstAt;
-    while (running) {
-      await sleepUntil(due);
-      if (!running) break;
-      try {
-        const reply = await get(
-          agent,
-          ctx.proxy.port,
-          `/api/notifications?after=${cursor}`,
-          user.token,
-          ctx.counters,
-          (r) => (inFlight[u] = r),
-        );
-        if (reply.status !== 200) ctx.counters.errors++;
-        else {
-          const page = parsePage(reply.body);
-          for (const item of page.items) ctx.deliveries.record(u, item, reply.at);
-          cursor = page.lastSeq;
-        }
-      } catch {
-        if (running) ctx.counters.errors++;
-      }
-      due += POLL_MS;
-      const now = performance.now();
-      if (due < now) {
-        ctx.counters.latePolls++;
-        due = now;
-      }
-    }
-  };
-
   return {
     open: () => {
       const start = performance.now();
-      for (let u = 0; u < USERS; u++) loops.push(pollUser(u, start + (u / USERS) * POLL_MS));
+      ctx.users.forEach((user, u) => {
+        const agent = agents[u];
+        if (agent === undefined) return;
+        const track = (req: ClientRequest | null): void => {
+          inFlight[u] = req;
+        };
+        loops.push(loop({ u, user, agent, start, running: () => running, track }));
+      });
       return Promise.resolve();
     },
     close: async () => {
@@ -398,56 +375,63 @@ function polling(ctx: PhaseContext): Transport {
 }
 
 /**
+ * Polling: every user asks `GET /api/notifications?after=<cursor>` once a second, on a fixed
+ * schedule whose phase is spread evenly over the second across users (no thundering herd). A poll
+ * whose turn comes while the previous one is still out waits for it and goes at once: counted
+ * as late, so a server that cannot keep up shows.
+ */
+function polling(ctx: PhaseContext): Transport {
+  return httpLoops(ctx, async ({ u, user, agent, start, running, track }) => {
+    let cursor = 0;
+    let due = start + (u / USERS) * POLL_MS;
+    while (running()) {
+      await sleepUntil(due);
+      if (!running()) break;
+      try {
+        const path = `/api/notifications?after=${cursor}`;
+        const reply = await get(agent, ctx.proxy.port, path, user.token, ctx.counters, track);
+        if (reply.status !== 200) ctx.counters.errors++;
+        else {
+          const page = parsePage(reply.body);
+          for (const item of page.items) ctx.deliveries.record(u, item, reply.at);
+          cursor = page.lastSeq;
+        }
+      } catch {
+        if (running()) ctx.counters.errors++;
+      }
+      due += POLL_MS;
+      const now = performance.now();
+      if (due < now) {
+        ctx.counters.latePolls++;
+        due = now;
+      }
+    }
+  });
+}
+
+/**
  * Long-polling: every user keeps one `GET /api/notifications/wait?after=<cursor>` out; when it
  * answers (a notification, or the timeout with none), the next one goes at once.
  */
 function longPolling(ctx: PhaseContext): Transport {
-  let running = true;
-  const inFlight: (ClientRequest | null)[] = new Array<ClientRequest | null>(USERS).fill(null);
-  const agents = ctx.users.map(() => new Agent({ keepAlive: true, maxSockets: Infinity }));
-  const loops: Promise<void>[] = [];
-
-  const waitUser = async (u: number): Promise<void> => {
-    const user = ctx.users[u];
-    const agent = agents[u];
-    if (user === undefined || agent === undefined) return;
+  return httpLoops(ctx, async ({ u, user, agent, running, track }) => {
     let cursor = 0;
-    while (running) {
+    while (running()) {
       const path = `/api/notifications/wait?after=${cursor}&timeout=${LONG_POLL_TIMEOUT_S}`;
       try {
-        const reply = await get(
-          agent,
-          ctx.proxy.port,
-          path,
-          user.token,
-          ctx.counters,
-          (r) => (inFlight[u] = r),
-        );
+        const reply = await get(agent, ctx.proxy.port, path, user.token, ctx.counters, track);
         if (reply.status !== 200) throw new Error(`status ${reply.status}`);
         const page = parsePage(reply.body);
         for (const item of page.items) ctx.deliveries.record(u, item, reply.at);
         cursor = page.lastSeq;
       } catch {
-        if (!running) break;
+        if (!running()) break;
         // A browser's long-poll loop backs off on errors rather than hammering the server.
         ctx.counters.errors++;
         await pace(1000);
       }
     }
-  };
-
-  return {
-    open: () => {
-      for (let u = 0; u < USERS; u++) loops.push(waitUser(u));
-      return Promise.resolve();
-    },
-    close: async () => {
-      running = false;
-      for (const req of inFlight) req?.destroy();
-      await Promise.all(loops);
-      for (const agent of agents) agent.destroy();
-    },
-  };
+  });
 }
 
 /**

@@ -87,3 +87,13 @@ export async function seedRoom(
   ]);
   return id;
 }
+
+/** Runs `fn` with a throw-away database and drops it however `fn` ends. */
+export async function withDatabase<T>(fn: (db: BenchDatabase) => Promise<T>): Promise<T> {
+  const db = await createDatabase();
+  try {
+    return await fn(db);
+  } finally {
+    await db.drop();
+  }
+}

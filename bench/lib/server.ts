@@ -170,3 +170,16 @@ export function startPeer(
 ): Promise<Server> {
   return start({ name, args: [join('bench', 'peers', script)], env: { PORT: '0', ...env } });
 }
+
+/** Runs `fn` with a started server and stops the server however `fn` ends. */
+export async function withServer<T>(
+  starting: Promise<Server>,
+  fn: (server: Server) => Promise<T>,
+): Promise<T> {
+  const server = await starting;
+  try {
+    return await fn(server);
+  } finally {
+    await server.stop();
+  }
+}
