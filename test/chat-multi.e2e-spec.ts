@@ -292,7 +292,11 @@ describe('chat limits', () => {
       ]);
       expect(await ask(sa, 'message:send', { roomId, body: '6' })).toEqual({
         ok: false,
-        error: { code: 'RATE_LIMITED', message: expect.any(String) },
+        error: {
+          code: 'RATE_LIMITED',
+          message: expect.any(String),
+          retryAfterMs: expect.any(Number),
+        },
       });
       const rest = await http(b.url, `/api/rooms/${roomId}/messages`, {
         token: sender.token,

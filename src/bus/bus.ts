@@ -30,6 +30,11 @@ export interface BusStats {
  */
 export abstract class Bus {
   abstract publish<T extends BusTopic>(topic: T, payload: BusTopics[T]): void;
+  /**
+   * Publishes several events of one topic as one transport write (a committed batch of chat
+   * messages); handlers still get them one by one, in order.
+   */
+  abstract publishBatch<T extends BusTopic>(topic: T, payloads: readonly BusTopics[T][]): void;
   /** Registers a handler; returns the function that removes it. */
   abstract subscribe<T extends BusTopic>(topic: T, handler: BusHandler<T>): () => void;
   /** Publishes a canary through the transport and resolves true if it came back in time. */

@@ -20,6 +20,10 @@ export class MemoryBus extends Bus {
     });
   }
 
+  publishBatch<T extends BusTopic>(topic: T, payloads: readonly BusTopics[T][]): void {
+    for (const payload of payloads) this.publish(topic, payload);
+  }
+
   subscribe<T extends BusTopic>(topic: T, handler: BusHandler<T>): () => void {
     return this.local.add(topic, handler).remove;
   }

@@ -9,8 +9,10 @@ interface Envelope {
   o: string;
   /** publish time, epoch ms */
   t: number;
-  /** payload */
-  p: unknown;
+  /** payload of one event */
+  p?: unknown;
+  /** payloads of a batch of events of the same topic, in order */
+  b?: readonly unknown[];
 }
 
 const CANARY = '_canary';
@@ -57,6 +59,18 @@ export class RedisBus extends Bus {
       this.local.dispatch(topic, payload, { origin: this.instanceId, publishedAt }),
     );
     this.send(topic, { o: this.instanceId, t: publishedAt, p: payload });
+  }
+
+  publishBatch<T extends BusTopic>(topic: T, payloads: readonly BusTopics[T][]): void {
+    if (payloads.length === 0) return;
+    if (payloads.length === 1) return this.publish(topic, payloads[0]);
+    this.counters.published += payloads.length;
+    const publishedAt = Date.now();
+    const meta = { origin: this.instanceId, publishedAt };
+    queueMicrotask(() => {
+      for (const payload of payloads) this.local.dispatch(topic, payload, meta);
+    });
+    this.send(topic, { o: this.instanceId, t: publishedAt, b: payloads });
   }
 
   subscribe<T extends BusTopic>(topic: T, handler: BusHandler<T>): () => void {
@@ -132,8 +146,14 @@ export class RedisBus extends Bus {
       return;
     }
     if (envelope.o === this.instanceId) return; // already delivered locally at publish
+    const meta = { origin: envelope.o, publishedAt: envelope.t };
+    if (Array.isArray(envelope.b)) {
+      this.counters.received += envelope.b.length;
+      for (const payload of envelope.b) this.local.dispatch(topic, payload, meta);
+      return;
+    }
     this.counters.received++;
-    this.local.dispatch(topic, envelope.p, { origin: envelope.o, publishedAt: envelope.t });
+    this.local.dispatch(topic, envelope.p, meta);
   }
 
   private pingSubscriber(): void {

@@ -16,7 +16,8 @@ import { Sequencer } from '../realtime/sequencer';
 import { chatRoom, userRoom, type SocketData } from '../realtime/socket-data';
 import type { MessageView, RoomView } from './chat.views';
 import { ChatService } from './chat.service';
-import { RoomRefDto, SocketReadDto, SocketSendDto, SyncDto, TypingDto } from './dto/chat.dto';
+import { RoomRefDto, SocketReadDto, SyncDto, TypingDto } from './dto/chat.dto';
+import { parseSendPayload } from './dto/send-payload';
 import { PresenceService } from './presence/presence.service';
 import { RoomsService } from './rooms.service';
 import './chat.events';
@@ -123,7 +124,7 @@ export class ChatGateway
     @MessageBody() payload: unknown,
   ): Promise<Ack<{ message: MessageView }>> {
     return acknowledge(async () => {
-      const dto = await parsePayload(SocketSendDto, payload);
+      const dto = await parseSendPayload(payload);
       const { message } = await this.chat.send(
         userOf(socket),
         dto.roomId,

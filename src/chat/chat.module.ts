@@ -3,6 +3,8 @@ import { APP_CONFIG, type AppConfig } from '../config/app.config';
 import { RedisConnections } from '../redis/redis.connections';
 import { ChatGateway } from './chat.gateway';
 import { ChatService } from './chat.service';
+import { MessageWriter } from './message-writer';
+import { MessagesRepository } from './messages.repository';
 import { PresenceService } from './presence/presence.service';
 import { MemoryPresenceStore, PresenceStore } from './presence/presence.store';
 import { RedisPresenceStore } from './presence/redis-presence.store';
@@ -13,6 +15,8 @@ import { RoomsService } from './rooms.service';
   controllers: [RoomsController],
   providers: [
     RoomsService,
+    MessagesRepository,
+    MessageWriter,
     ChatService,
     ChatGateway,
     PresenceService,

@@ -4,10 +4,11 @@ import type { DataSource } from 'typeorm';
 import { Bus } from '../bus/bus';
 import { TooManyRequestsException } from '../common/too-many-requests.exception';
 import { InjectConfig, type AppConfig } from '../config/app.config';
-import { isUniqueViolation } from '../database/database-errors';
 import { rowsOf } from '../database/rows';
 import { RateLimiter } from '../rate-limit/rate-limiter';
-import { toMessageView, type MessageRow, type MessageView } from './chat.views';
+import type { MessageView } from './chat.views';
+import { MessageWriter, type WriteResult } from './message-writer';
+import { MessagesRepository } from './messages.repository';
 import { RoomsService } from './rooms.service';
 import './chat.events';
 
@@ -18,14 +19,6 @@ export interface HistoryPage {
   hasMore: boolean;
 }
 
-export interface SendResult {
-  message: MessageView;
-  /** false when the clientMsgId was seen before and the first message is returned again. */
-  created: boolean;
-}
-
-const MESSAGE_COLUMNS = 'id, room_id, seq, sender_id, body, client_msg_id, created_at';
-
 /**
  * Messages: the one path for REST and socket sends, history and read positions. Persists first,
  * then publishes once on the bus; it never knows who is listening.
@@ -34,6 +27,8 @@ const MESSAGE_COLUMNS = 'id, room_id, seq, sender_id, body, client_msg_id, creat
 export class ChatService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
+    private readonly messages: MessagesRepository,
+    private readonly writer: MessageWriter,
     private readonly rooms: RoomsService,
     private readonly bus: Bus,
     private readonly limiter: RateLimiter,
@@ -45,7 +40,7 @@ export class ChatService {
     roomId: string,
     rawBody: string,
     clientMsgId?: string,
-  ): Promise<SendResult> {
+  ): Promise<WriteResult> {
     const body = rawBody.trim();
     const length = [...body].length;
     if (length < 1 || length > MAX_BODY_CODE_POINTS) {
@@ -53,6 +48,8 @@ export class ChatService {
         `body must be 1-${MAX_BODY_CODE_POINTS} characters after trimming`,
       );
     }
+    // A full write queue refuses at once, before the sender's allowance is touched.
+    this.writer.assertCapacity();
     const bucket = `chat:${senderId}`;
     const { rateLimitMessages, rateLimitWindowMs } = this.config.chat;
     const decision = await this.limiter.consume(bucket, rateLimitMessages, rateLimitWindowMs);
@@ -60,13 +57,18 @@ export class ChatService {
 
     let counted = false;
     try {
-      const result = await this.insert(senderId, roomId, body, clientMsgId ?? null);
+      const result = await this.writer.write({
+        roomId,
+        senderId,
+        body,
+        clientMsgId: clientMsgId ?? null,
+      });
       counted = result.created;
-      if (result.created) this.bus.publish('chat.message', result.message);
       return result;
     } finally {
-      // Refused, failed and repeated sends do not use up the sender's allowance.
-      if (!counted) await this.limiter.refund(bucket);
+      // Refused, failed and repeated sends do not use up the sender's allowance. The refund
+      // settles on its own (it never rejects) and the ack does not wait for it.
+      if (!counted) void this.limiter.refund(bucket);
     }
   }
 
@@ -79,43 +81,21 @@ export class ChatService {
       throw new BadRequestException('use afterSeq or beforeSeq, not both');
     }
     await this.rooms.assertMember(userId, roomId);
-    const take = q.limit + 1;
-    if (q.afterSeq !== undefined) {
-      const rows = rowsOf<MessageRow>(
-        await this.db.query(
-          `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE room_id = $1 AND seq > $2 ORDER BY seq ASC LIMIT $3`,
-          [roomId, q.afterSeq, take],
-        ),
-      );
-      return { items: rows.slice(0, q.limit).map(toMessageView), hasMore: rows.length > q.limit };
-    }
-    const rows = rowsOf<MessageRow>(
-      q.beforeSeq !== undefined
-        ? await this.db.query(
-            `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE room_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`,
-            [roomId, q.beforeSeq, take],
-          )
-        : await this.db.query(
-            `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE room_id = $1 ORDER BY seq DESC LIMIT $2`,
-            [roomId, take],
-          ),
-    );
+    const rows =
+      q.afterSeq !== undefined
+        ? await this.messages.after(roomId, q.afterSeq, q.limit + 1)
+        : await this.messages.before(roomId, q.beforeSeq ?? null, q.limit + 1);
+    if (rows.length <= q.limit) return { items: rows, hasMore: false };
+    // One row more than asked says whether more exist in the direction paged.
     return {
-      items: rows.slice(0, q.limit).reverse().map(toMessageView),
-      hasMore: rows.length > q.limit,
+      items: q.afterSeq !== undefined ? rows.slice(0, q.limit) : rows.slice(1),
+      hasMore: true,
     };
   }
 
   /** Messages with afterSeq < seq < beforeSeq, ascending, for filling delivery gaps (no auth). */
-  async range(roomId: string, afterSeq: number, beforeSeq: number | null): Promise<MessageView[]> {
-    const rows = rowsOf<MessageRow>(
-      await this.db.query(
-        `SELECT ${MESSAGE_COLUMNS} FROM messages
-         WHERE room_id = $1 AND seq > $2 AND ($3::bigint IS NULL OR seq < $3) ORDER BY seq ASC LIMIT 1000`,
-        [roomId, afterSeq, beforeSeq],
-      ),
-    );
-    return rows.map(toMessageView);
+  range(roomId: string, afterSeq: number, beforeSeq: number | null): Promise<MessageView[]> {
+    return this.messages.between(roomId, afterSeq, beforeSeq, 1000);
   }
 
   /** Moves the member's read position forward (never back, never past the last message). */
@@ -132,45 +112,5 @@ export class ChatService {
     const readSeq = Number(row?.last_read_seq ?? 0);
     this.bus.publish('chat.read', { roomId, userId, seq: readSeq });
     return readSeq;
-  }
-
-  private async insert(
-    senderId: string,
-    roomId: string,
-    body: string,
-    clientMsgId: string | null,
-  ): Promise<SendResult> {
-    try {
-      // One statement: take the room's next seq (the row lock orders concurrent senders on every
-      // instance) and insert, only if the sender is a member. If the insert fails, the counter
-      // update fails with it, so seq has no gaps.
-      const rows = rowsOf<MessageRow>(
-        await this.db.query(
-          `WITH next AS (
-             UPDATE rooms SET last_seq = last_seq + 1
-             WHERE id = $1 AND EXISTS (SELECT 1 FROM room_members WHERE room_id = $1 AND user_id = $2)
-             RETURNING last_seq
-           )
-           INSERT INTO messages (room_id, seq, sender_id, body, client_msg_id)
-           SELECT $1, next.last_seq, $2, $3, $4 FROM next
-           RETURNING ${MESSAGE_COLUMNS}`,
-          [roomId, senderId, body, clientMsgId],
-        ),
-      );
-      if (rows.length === 0) {
-        await this.rooms.assertMember(senderId, roomId); // throws the right 404 / 403
-        throw new Error('message insert returned no row for a member');
-      }
-      return { message: toMessageView(rows[0]), created: true };
-    } catch (err) {
-      if (clientMsgId === null || !isUniqueViolation(err, 'messages_client_msg_key')) throw err;
-      const [first] = rowsOf<MessageRow>(
-        await this.db.query(
-          `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE room_id = $1 AND sender_id = $2 AND client_msg_id = $3`,
-          [roomId, senderId, clientMsgId],
-        ),
-      );
-      return { message: toMessageView(first), created: false };
-    }
   }
 }

@@ -1,4 +1,9 @@
-import { ApiBearerAuth, ApiCookieAuth, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiCookieAuth,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import {
   Body,
   Controller,
@@ -102,6 +107,11 @@ export class RoomsController {
 
   /** 201 for a new message, 200 when the clientMsgId was sent before (nothing created). */
   @Post(':id/messages')
+  @ApiServiceUnavailableResponse({
+    description:
+      'The instance is over its write capacity (message "the service is busy; retry shortly", ' +
+      'with Retry-After), or the database is down. Nothing was written; retry with the same clientMsgId.',
+  })
   async send(
     @CurrentUser() user: AuthUser,
     @Param('id', RoomId) id: string,

@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
 import type { Response } from 'express';
 import { isDatabaseUnavailable } from '../database/database-errors';
+import { ServiceBusyException } from './service-busy.exception';
 import { TooManyRequestsException } from './too-many-requests.exception';
 
 export interface ErrorBody {
@@ -74,7 +75,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
     if (host.getType() !== 'http') throw err;
     const res = host.switchToHttp().getResponse<Response>();
     const body = toErrorBody(err);
-    if (body.statusCode >= 500) {
+    // Busy is load, not a fault: counted in metrics; a log line per refusal would add to the load.
+    if (body.statusCode >= 500 && !(err instanceof ServiceBusyException)) {
       if (body.statusCode === 503)
         this.logger.warn(`503: ${err instanceof Error ? err.message : String(err)}`);
       else this.logger.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
@@ -84,9 +86,9 @@ export class HttpExceptionFilter implements ExceptionFilter {
       res.end();
       return;
     }
-    if (err instanceof TooManyRequestsException)
-      res.setHeader('Retry-After', String(Math.ceil(err.retryAfterMs / 1000)));
-    if (body.statusCode === 503) res.setHeader('Retry-After', '5');
+    if (err instanceof TooManyRequestsException || err instanceof ServiceBusyException)
+      res.setHeader('Retry-After', String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))));
+    else if (body.statusCode === 503) res.setHeader('Retry-After', '5');
     res.status(body.statusCode).json(body);
   }
 }

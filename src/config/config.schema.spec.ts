@@ -18,7 +18,13 @@ describe('parseConfig', () => {
       reconcileMs: 15000,
     });
     expect(c.sse.heartbeatMs).toBe(15000);
-    expect(c.chat).toEqual({ rateLimitMessages: 20, rateLimitWindowMs: 10000 });
+    expect(c.chat).toEqual({
+      rateLimitMessages: 20,
+      rateLimitWindowMs: 10000,
+      writeQueue: 5000,
+      writeBatch: 500,
+      writeConcurrency: 2,
+    });
     expect(c.auth.rateLimitPerMinute).toBe(30);
     expect(c.auth.jwtSecret.length).toBeGreaterThanOrEqual(32);
     expect(c.corsOrigins).toEqual([]);

@@ -104,6 +104,9 @@ export const envSchema = z.object({
   RATE_LIMIT_MESSAGES: int(1, 1000000).default(20),
   RATE_LIMIT_WINDOW_MS: int(100, 3600000).default(10000),
   AUTH_RATE_LIMIT: int(0, 1000000).default(30),
+  CHAT_WRITE_QUEUE: int(1, 1000000).default(5000),
+  CHAT_WRITE_BATCH: int(1, 5000).default(500),
+  CHAT_WRITE_CONCURRENCY: int(1, 16).default(2),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   INSTANCE_ID: z
     .string()
@@ -133,7 +136,17 @@ export interface AppConfig {
     serviceApiKey: string;
     rateLimitPerMinute: number;
   };
-  chat: { rateLimitMessages: number; rateLimitWindowMs: number };
+  /**
+   * writeQueue: sends one instance holds waiting for the database before it answers BUSY;
+   * writeBatch: the most sends written in one statement.
+   */
+  chat: {
+    rateLimitMessages: number;
+    rateLimitWindowMs: number;
+    writeQueue: number;
+    writeBatch: number;
+    writeConcurrency: number;
+  };
   sse: { heartbeatMs: number };
   stocks: { feed: Env['STOCK_FEED']; symbols: string[]; tickMs: number };
   /** reconcileMs: how often each instance checks the latest period ran (misfires, failed runs). */
@@ -198,6 +211,9 @@ export function parseConfig(
     chat: {
       rateLimitMessages: env.RATE_LIMIT_MESSAGES,
       rateLimitWindowMs: env.RATE_LIMIT_WINDOW_MS,
+      writeQueue: env.CHAT_WRITE_QUEUE,
+      writeBatch: env.CHAT_WRITE_BATCH,
+      writeConcurrency: env.CHAT_WRITE_CONCURRENCY,
     },
     sse: { heartbeatMs: env.SSE_HEARTBEAT_MS },
     stocks: { feed: env.STOCK_FEED, symbols: env.STOCK_SYMBOLS, tickMs: env.STOCK_TICK_MS },

@@ -33,6 +33,27 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly busyRefusals = new Counter({
+    name: 'realtime_busy_refusals_total',
+    help: 'Requests and events refused with BUSY (503) because the instance was over its write capacity',
+    labelNames: ['path'] as const,
+    registers: [this.registry],
+  });
+
+  readonly chatWriteBatch = new Histogram({
+    name: 'realtime_chat_write_batch_size',
+    help: 'Chat sends written per statement and commit',
+    buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000],
+    registers: [this.registry],
+  });
+
+  readonly chatWriteSeconds = new Histogram({
+    name: 'realtime_chat_write_seconds',
+    help: 'Time of one chat batch statement and commit',
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
+
   readonly jobRuns = new Counter({
     name: 'realtime_job_runs_total',
     help: 'Scheduled job runs by job and outcome',

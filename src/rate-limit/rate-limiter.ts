@@ -28,6 +28,12 @@ if count > 0 then redis.call('DECR', KEYS[1]) end
 return 0
 `;
 
+/** The scripts as commands: ioredis sends them by SHA (EVALSHA), loading them once per server. */
+interface RateCommands {
+  rtRateConsume(key: string, limit: number, windowMs: number): Promise<[number, number]>;
+  rtRateRefund(key: string): Promise<number>;
+}
+
 /** In-process windows: the limiter for one instance, and the fallback while Redis is down. */
 export class MemoryWindows {
   private readonly windows = new Map<string, { count: number; resetAt: number }>();
@@ -61,7 +67,7 @@ export class MemoryWindows {
 @Injectable()
 export class RateLimiter {
   private readonly logger = new Logger('RateLimiter');
-  private readonly redis: Redis | null;
+  private readonly redis: (Redis & RateCommands) | null;
   private readonly memory = new MemoryWindows();
   private lastWarn = 0;
 
@@ -69,19 +75,22 @@ export class RateLimiter {
     connections: RedisConnections,
     @InjectConfig() private readonly config: AppConfig,
   ) {
-    this.redis = connections.command;
+    const redis = connections.command;
+    if (redis !== null) {
+      redis.defineCommand('rtRateConsume', { numberOfKeys: 1, lua: CONSUME });
+      redis.defineCommand('rtRateRefund', { numberOfKeys: 1, lua: REFUND });
+    }
+    this.redis = redis as (Redis & RateCommands) | null;
   }
 
   async consume(bucket: string, limit: number, windowMs: number): Promise<RateDecision> {
     if (this.redis === null) return this.memory.consume(bucket, limit, windowMs);
     try {
-      const [allowed, ttl] = (await this.redis.eval(
-        CONSUME,
-        1,
+      const [allowed, ttl] = await this.redis.rtRateConsume(
         `${this.config.redis.prefix}rl:${bucket}`,
         limit,
         windowMs,
-      )) as [number, number];
+      );
       return { allowed: allowed === 1, retryAfterMs: allowed === 1 ? 0 : Math.max(1, ttl) };
     } catch (err) {
       const now = Date.now();
@@ -99,8 +108,6 @@ export class RateLimiter {
   async refund(bucket: string): Promise<void> {
     this.memory.refund(bucket);
     if (this.redis === null) return;
-    await this.redis
-      .eval(REFUND, 1, `${this.config.redis.prefix}rl:${bucket}`)
-      .catch(() => undefined);
+    await this.redis.rtRateRefund(`${this.config.redis.prefix}rl:${bucket}`).catch(() => undefined);
   }
 }

@@ -2,6 +2,8 @@ import { HttpException, Logger } from '@nestjs/common';
 import { plainToInstance, type ClassConstructor } from 'class-transformer';
 import { validate } from 'class-validator';
 import { findUnsafeText } from '../common/safe-text';
+import { ServiceBusyException } from '../common/service-busy.exception';
+import { TooManyRequestsException } from '../common/too-many-requests.exception';
 import { isDatabaseUnavailable } from '../database/database-errors';
 
 export type AckErrorCode =
@@ -10,12 +12,14 @@ export type AckErrorCode =
   | 'FORBIDDEN'
   | 'NOT_FOUND'
   | 'RATE_LIMITED'
+  | 'BUSY'
   | 'UNAVAILABLE'
   | 'INTERNAL';
 
 export interface AckError {
   ok: false;
-  error: { code: AckErrorCode; message: string };
+  /** `retryAfterMs` comes with `BUSY` (and `RATE_LIMITED`): when a retry may succeed. */
+  error: { code: AckErrorCode; message: string; retryAfterMs?: number };
 }
 
 export type Ack<T extends object = object> = ({ ok: true } & T) | AckError;
@@ -46,6 +50,10 @@ const STATUS_CODES: Record<number, AckErrorCode> = {
 export function toAckError(err: unknown): AckError {
   if (err instanceof AckException)
     return { ok: false, error: { code: err.code, message: err.message } };
+  if (err instanceof ServiceBusyException || err instanceof TooManyRequestsException) {
+    const code = err instanceof ServiceBusyException ? 'BUSY' : 'RATE_LIMITED';
+    return { ok: false, error: { code, message: err.message, retryAfterMs: err.retryAfterMs } };
+  }
   if (err instanceof HttpException) {
     const code = STATUS_CODES[err.getStatus()] ?? 'INTERNAL';
     const response = err.getResponse();

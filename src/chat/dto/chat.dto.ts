@@ -39,10 +39,13 @@ export class AddMemberDto {
   userId!: string;
 }
 
+/** Longest body accepted before trimming (the service then checks 1-4000 code points). */
+export const MAX_SEND_BODY_CHARS = 64 * 1024;
+
 export class SendMessageDto {
   // Length in code points is checked by the service, after trimming.
   @IsString()
-  @MaxLength(64 * 1024)
+  @MaxLength(MAX_SEND_BODY_CHARS)
   body!: string;
 
   @IsOptional()
