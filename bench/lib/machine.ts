@@ -4,6 +4,7 @@
  * and Redis are the machine's own services and are left where the OS schedules them.
  */
 import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 
 const multiCore = cpus().length >= 2;
@@ -33,4 +34,29 @@ export function machine(): Machine {
     serverCores: SERVER_CORES,
     clientCores: CLIENT_CORES,
   };
+}
+
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+/**
+ * User + system CPU seconds used so far by every PostgreSQL and Redis process on the machine
+ * (the service's dependencies, shared by whatever runs): read before and after a step, the
+ * difference is what the step cost them. Processes that exit in between take their share along,
+ * so a step should not open or close database connections.
+ */
+export function dependencyCpuSeconds(): number {
+  let ticks = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      if (name !== 'postgres' && name !== 'redis-server') continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return ticks / CLOCK_TICKS;
 }

@@ -158,6 +158,8 @@ export function startService(options: ServiceOptions): Promise<Server> {
       // As shipped: info logs a line per HTTP request, which is part of what a request costs.
       LOG_LEVEL: 'info',
       ...options.env,
+      // For experiments only (a setting's effect, measured): BENCH_SERVICE_ENV='{"NAME":"value"}'.
+      ...(JSON.parse(process.env.BENCH_SERVICE_ENV ?? '{}') as Record<string, string>),
     },
   });
 }
