@@ -22,7 +22,8 @@ describe('behind nginx (the compose topology)', () => {
   beforeAll(async () => {
     db = await createTestDatabase('deploy');
     const prefix = uniquePrefix('deploy');
-    const env = { SSE_HEARTBEAT_MS: '1000' };
+    // As compose sets it: nginx (here on loopback) is the one hop whose X-Forwarded-For counts.
+    const env = { SSE_HEARTBEAT_MS: '1000', TRUST_PROXY: 'loopback' };
     [app1, app2] = await Promise.all([
       startInstance({ databaseUrl: db.url, redisPrefix: prefix, id: 'app1', env }),
       startInstance({ databaseUrl: db.url, redisPrefix: prefix, id: 'app2', env }),

@@ -188,6 +188,32 @@ describe('Postgres unreachable (a cuttable proxy in front of it)', () => {
     socket.close();
   }, 60_000);
 
+  it('stays up when a logged-in user connects a socket while the database is away: connect_error "unavailable"', async () => {
+    // A first socket puts the login in the instance's session cache, so the next handshake
+    // authenticates without the database and reaches the notification cursor lookup.
+    const first = await connectSocket(app.url, user.token);
+    first.close();
+    await proxy.cut();
+    const outcome = await connectSocket(app.url, user.token).then(
+      (s) => {
+        s.close();
+        return 'connected';
+      },
+      (err: Error) => err.message,
+    );
+    expect(outcome).toBe('unavailable');
+    // The lookup really failed (and was answered), and the process is still serving.
+    await app.waitForOutput(/socket refused, notification cursor unreadable/, 5000);
+    expect(app.process.exitCode).toBeNull();
+    expect((await http(app.url, '/health/live')).status).toBe(200);
+    expect(app.output()).not.toMatch(/unhandled promise rejection/);
+    await proxy.restore();
+    await waitUntil(async () => (await ready(app)) === 200, 15_000, 'readiness 200');
+    const again = await connectSocket(app.url, user.token);
+    expect(again.connected).toBe(true);
+    again.close();
+  }, 40_000);
+
   it('retries a reminder run that failed while the database was away', async () => {
     await query(db.url, 'DELETE FROM job_claims');
     await query(db.url, 'DELETE FROM job_runs');

@@ -1,4 +1,4 @@
-import { BadRequestException, Injectable } from '@nestjs/common';
+import { BadRequestException, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { Bus } from '../bus/bus';
@@ -11,6 +11,7 @@ import { MessageWriter, type WriteResult } from './message-writer';
 import { MessagesRepository } from './messages.repository';
 import { RoomsService } from './rooms.service';
 import './chat.events';
+import { inBackground } from '../common/background';
 
 export const MAX_BODY_CODE_POINTS = 4000;
 
@@ -25,6 +26,8 @@ export interface HistoryPage {
  */
 @Injectable()
 export class ChatService {
+  private readonly logger = new Logger('ChatService');
+
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly messages: MessagesRepository,
@@ -66,9 +69,10 @@ export class ChatService {
       counted = result.created;
       return result;
     } finally {
-      // Refused, failed and repeated sends do not use up the sender's allowance. The refund
-      // settles on its own (it never rejects) and the ack does not wait for it.
-      if (!counted) void this.limiter.refund(bucket);
+      // Refused, failed and repeated sends do not use up the sender's allowance; the ack does
+      // not wait for the refund.
+      if (!counted)
+        inBackground(this.logger, 'rate-limit refund', () => this.limiter.refund(bucket));
     }
   }
 

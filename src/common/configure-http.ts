@@ -28,8 +28,9 @@ export function configureHttp(app: INestApplication, config: AppConfig): void {
       credentials: true,
     });
   }
-  // Behind nginx or another proxy on a private network, the client IP comes from X-Forwarded-For.
-  expressApp.set('trust proxy', 'loopback, linklocal, uniquelocal');
+  // X-Forwarded-For is believed only from the hops TRUST_PROXY names (nginx, an ingress): from
+  // anyone else it would let a client pick its own IP, and so its own per-IP rate limit.
+  expressApp.set('trust proxy', config.trustProxy.length > 0 ? config.trustProxy : false);
   expressApp.disable('x-powered-by');
   expressApp.use((_req: Request, res: Response, next: NextFunction) => {
     res.setHeader('X-Content-Type-Options', 'nosniff');

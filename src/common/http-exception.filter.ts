@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
 import type { Response } from 'express';
-import { isDatabaseUnavailable } from '../database/database-errors';
+import { isDatabaseUnavailable, isStatementTimeout } from '../database/database-errors';
 import { ServiceBusyException } from './service-busy.exception';
 import { TooManyRequestsException } from './too-many-requests.exception';
 
@@ -35,6 +35,13 @@ export function toErrorBody(err: unknown): ErrorBody {
     if (typeof response === 'object' && response !== null && 'details' in response)
       body.details = response.details;
     return body;
+  }
+  if (isStatementTimeout(err)) {
+    return {
+      statusCode: 503,
+      error: STATUS_CODES[503] ?? 'Service Unavailable',
+      message: 'the service is busy; retry shortly',
+    };
   }
   if (isDatabaseUnavailable(err)) {
     return {

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
@@ -49,6 +50,34 @@ const symbols = z
       list.length >= 1 && list.length <= 500 && list.every((s) => /^[A-Z0-9.]{1,10}$/.test(s)),
     'must be a comma-separated list of 1-500 symbols of [A-Z0-9.]{1,10}',
   );
+
+/** Names Express knows for whole ranges, as TRUST_PROXY may use them. */
+const PROXY_RANGES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/** One trusted hop: a range name, an address, or a CIDR (address/prefix within its family). */
+function isProxyHop(hop: string): boolean {
+  if (PROXY_RANGES.includes(hop)) return true;
+  const [address, prefix, ...rest] = hop.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+const trustProxy = z
+  .string()
+  .trim()
+  .default('')
+  .transform((v) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== ''),
+  )
+  .refine((hops) => hops.every(isProxyHop), {
+    message:
+      'must be a comma-separated list of CIDRs or addresses (or loopback, linklocal, uniquelocal)',
+  });
 
 const url = (protocols: string[]) =>
   z
@@ -114,6 +143,8 @@ export const envSchema = z.object({
     .optional(),
   SHUTDOWN_TIMEOUT_MS: int(1000, 60000).default(8000),
   MAX_CONNECTIONS_PER_USER: int(1, 10000).default(20),
+  TRUST_PROXY: trustProxy,
+  DB_STATEMENT_TIMEOUT_MS: int(100, 3600000).default(5000),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -127,7 +158,10 @@ export interface AppConfig {
   corsOrigins: string[];
   /** Sockets, and separately notification streams, one user may hold on one instance. */
   maxConnectionsPerUser: number;
-  database: { url: string | undefined; pgliteDataDir: string };
+  /** statementTimeoutMs: the longest one statement may hold a pooled connection. */
+  database: { url: string | undefined; pgliteDataDir: string; statementTimeoutMs: number };
+  /** Proxy hops whose X-Forwarded-For is believed; empty: the client IP is the TCP peer's. */
+  trustProxy: string[];
   redis: { url: string | undefined; prefix: string };
   auth: {
     jwtSecret: string;
@@ -199,7 +233,12 @@ export function parseConfig(
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     corsOrigins: env.CORS_ORIGINS,
     maxConnectionsPerUser: env.MAX_CONNECTIONS_PER_USER,
-    database: { url: env.DATABASE_URL, pgliteDataDir: env.PGLITE_DATA_DIR },
+    database: {
+      url: env.DATABASE_URL,
+      pgliteDataDir: env.PGLITE_DATA_DIR,
+      statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
+    },
+    trustProxy: env.TRUST_PROXY,
     redis: { url: env.REDIS_URL, prefix: env.REDIS_PREFIX },
     auth: {
       jwtSecret: requireSecret('JWT_SECRET', EMBEDDED_DEFAULTS.jwtSecret),

@@ -36,10 +36,12 @@ export function buildDataSourceOptions(config: AppConfig): DataSourceOptions {
       connectionTimeoutMillis: 3000,
       idleTimeoutMillis: 30000,
       application_name: 'realtime-service',
-      // Only the hot statements run as named prepared statements (database/prepared.ts); a
-      // generic plan spares them planning on every call, which cost a third of the chat batch
-      // insert's database CPU. Unnamed statements are planned per call whatever this says.
-      options: '-c plan_cache_mode=force_generic_plan',
+      // statement_timeout: no statement holds a pooled connection longer, so a few heavy
+      // requests cannot starve the pool (a migration that needs longer says SET LOCAL).
+      // plan_cache_mode: only the hot statements run as named prepared statements
+      // (database/prepared.ts); a generic plan spares them planning on every call, a third of
+      // the chat batch insert's database CPU. Unnamed statements are planned per call anyway.
+      options: `-c statement_timeout=${config.database.statementTimeoutMs} -c plan_cache_mode=force_generic_plan`,
     },
     poolErrorHandler: (err: unknown) =>
       logger.warn(

@@ -34,6 +34,9 @@ export function isUniqueViolation(err: unknown, constraint?: string): boolean {
   return constraint === undefined || (e.constraint ?? e.driverError?.constraint) === constraint;
 }
 
+/** Postgres query_canceled by statement_timeout (DB_STATEMENT_TIMEOUT_MS): load, not an outage. */
+export const isStatementTimeout = (err: unknown): boolean => pgErrorCode(err) === '57014';
+
 /** Postgres deadlock_detected: the statement was rolled back and can simply run again. */
 export const isDeadlock = (err: unknown): boolean => pgErrorCode(err) === '40P01';
 

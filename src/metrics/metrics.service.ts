@@ -54,6 +54,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly unhandledRejections = new Counter({
+    name: 'realtime_unhandled_rejections_total',
+    help: 'Promise rejections nothing handled (each is a bug, logged with its stack); the process stays up',
+    registers: [this.registry],
+  });
+
   readonly jobRuns = new Counter({
     name: 'realtime_job_runs_total',
     help: 'Scheduled job runs by job and outcome',

@@ -4,12 +4,14 @@ import {
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
+import type { Socket } from 'socket.io';
 import { Bus } from '../bus/bus';
+import { isDatabaseUnavailable } from '../database/database-errors';
 import { Metrics } from '../metrics/metrics.service';
 import { SocketServerRef } from '../realtime/socket-server.ref';
 import { Sequencer } from '../realtime/sequencer';
 import { sseEvent } from '../realtime/sse';
-import { userRoom } from '../realtime/socket-data';
+import { userRoom, type SocketData } from '../realtime/socket-data';
 import { toNotificationView, type NotificationView } from './notification.views';
 import { NotificationsService } from './notifications.service';
 
@@ -28,6 +30,8 @@ export interface NotificationSink {
 
 const GAP_TIMEOUT_MS = 250;
 const USER_ROOM_PREFIX = userRoom('');
+
+const describe = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /**
  * The instance's delivery registry: userId -> local sinks, plus the user's Socket.IO room. A bus
@@ -62,12 +66,26 @@ export class NotificationDelivery implements OnApplicationBootstrap, OnModuleDes
   onApplicationBootstrap(): void {
     const server = this.sockets.get();
     if (server === null) return;
+    // A socket's live notifications start from the user's cursor; one that cannot be read (the
+    // database is down or its pool exhausted) refuses the handshake with "unavailable", and the
+    // client's reconnection tries again later. This runs after authentication.
+    server.use((socket: Socket, next: (err?: Error) => void) => {
+      const user = (socket.data as Partial<SocketData>).user;
+      if (user === undefined) return next();
+      this.notifications.lastSeq(user.userId).then(
+        () => next(),
+        (err: unknown) => {
+          this.logger.warn(`socket refused, notification cursor unreadable: ${describe(err)}`);
+          next(new Error(isDatabaseUnavailable(err) ? 'unavailable' : 'internal error'));
+        },
+      );
+    });
     const adapter = server.of('/').adapter;
     adapter.on('create-room', (room: string) => {
       if (!room.startsWith(USER_ROOM_PREFIX)) return;
       const userId = room.slice(USER_ROOM_PREFIX.length);
       this.socketUsers.add(userId);
-      void this.track(userId);
+      this.track(userId).catch((err: unknown) => this.untrackable(userId, err));
     });
     adapter.on('delete-room', (room: string) => {
       if (!room.startsWith(USER_ROOM_PREFIX)) return;
@@ -114,6 +132,20 @@ export class NotificationDelivery implements OnApplicationBootstrap, OnModuleDes
     if (this.sinks.has(userId) || this.socketUsers.has(userId))
       this.sequencer.track(userId, lastSeq);
     return lastSeq;
+  }
+
+  /**
+   * The cursor could be read at the handshake but not now (the database went away in between):
+   * without it this instance cannot deliver the user's notifications in order, so it closes the
+   * user's sockets here. Their clients reconnect by themselves, and catch up once it is back.
+   */
+  private untrackable(userId: string, err: unknown): void {
+    this.logger.warn(
+      `closing ${userId}'s sockets, notification cursor unreadable: ${describe(err)}`,
+    );
+    const server = this.sockets.get();
+    const ids = server?.of('/').adapter.rooms.get(userRoom(userId));
+    for (const id of ids ?? []) server?.of('/').sockets.get(id)?.conn.close();
   }
 
   private untrackIfIdle(userId: string): void {

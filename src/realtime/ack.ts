@@ -4,7 +4,7 @@ import { validate } from 'class-validator';
 import { findUnsafeText } from '../common/safe-text';
 import { ServiceBusyException } from '../common/service-busy.exception';
 import { TooManyRequestsException } from '../common/too-many-requests.exception';
-import { isDatabaseUnavailable } from '../database/database-errors';
+import { isDatabaseUnavailable, isStatementTimeout } from '../database/database-errors';
 
 export type AckErrorCode =
   | 'VALIDATION'
@@ -65,6 +65,12 @@ export function toAckError(err: unknown): AckError {
     return {
       ok: false,
       error: { code, message: code === 'INTERNAL' ? 'internal error' : message },
+    };
+  }
+  if (isStatementTimeout(err)) {
+    return {
+      ok: false,
+      error: { code: 'BUSY', message: 'the service is busy; retry shortly', retryAfterMs: 1000 },
     };
   }
   if (isDatabaseUnavailable(err)) {

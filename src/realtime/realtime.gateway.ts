@@ -17,6 +17,7 @@ import { bufferedBytes, dropConnection, SOCKET_MAX_BUFFERED_BYTES } from './slow
 import { sessionRoom, userRoom, type SocketData } from './socket-data';
 import { SocketServerRef } from './socket-server.ref';
 import '../auth/auth.events';
+import { inBackground } from '../common/background';
 
 class TooManyConnections extends Error {}
 
@@ -102,8 +103,12 @@ export class RealtimeGateway
       socket.disconnect(true);
       return;
     }
-    void socket.join(userRoom(user.userId));
-    if (user.sessionId !== null) void socket.join(sessionRoom(user.sessionId));
+    // The in-process adapter joins synchronously; the promise type is the adapter interface's.
+    const rooms = [
+      userRoom(user.userId),
+      ...(user.sessionId !== null ? [sessionRoom(user.sessionId)] : []),
+    ];
+    inBackground(this.logger, 'socket join', () => Promise.resolve(socket.join(rooms)));
     this.scheduleExpiry(socket, user.expiresAt);
   }
 

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { inBackground } from '../common/background';
 
 export interface Sequenced {
   seq: number;
@@ -60,7 +61,10 @@ export class Sequencer<T extends Sequenced> {
     }
     stream.pending.set(item.seq, item);
     if (stream.timer === null && !stream.fetching) {
-      stream.timer = setTimeout(() => void this.fillGap(key, stream), this.options.gapTimeoutMs);
+      stream.timer = setTimeout(
+        () => inBackground(this.logger, `gap fill for ${key}`, () => this.fillGap(key, stream)),
+        this.options.gapTimeoutMs,
+      );
       stream.timer.unref();
     }
   }
@@ -120,7 +124,10 @@ export class Sequencer<T extends Sequenced> {
     }
     this.drain(key, stream);
     if (stream.pending.size > 0 && stream.timer === null) {
-      stream.timer = setTimeout(() => void this.fillGap(key, stream), this.options.gapTimeoutMs);
+      stream.timer = setTimeout(
+        () => inBackground(this.logger, `gap fill for ${key}`, () => this.fillGap(key, stream)),
+        this.options.gapTimeoutMs,
+      );
       stream.timer.unref();
     }
   }

@@ -15,6 +15,7 @@ import {
   WeightReminderService,
   type ReminderOutcome,
 } from './weight-reminder.service';
+import { inBackground } from '../common/background';
 
 /** A tick may fire a hair before its second; count it in the period it was meant for. */
 const TICK_TOLERANCE_MS = 1000;
@@ -46,13 +47,13 @@ export class WeightReminderScheduler implements OnApplicationBootstrap, OnApplic
     const job = CronJob.from({
       cronTime: this.config.reminders.cron,
       timeZone: this.config.reminders.timeZone,
-      onTick: () => void this.tick(),
+      onTick: () => inBackground(this.logger, 'weight reminder tick', () => this.tick()),
       start: true,
     });
     this.registry.addCronJob(WEIGHT_REMINDER_JOB, job);
-    void this.reconcile('catch-up');
+    inBackground(this.logger, 'weight reminder catch-up', () => this.reconcile('catch-up'));
     this.reconcileTimer = setInterval(
-      () => void this.reconcile('retry'),
+      () => inBackground(this.logger, 'weight reminder retry', () => this.reconcile('retry')),
       this.config.reminders.reconcileMs,
     );
     this.reconcileTimer.unref();

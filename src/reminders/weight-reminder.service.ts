@@ -11,6 +11,8 @@ import { NotificationsService } from '../notifications/notifications.service';
 export const WEIGHT_REMINDER_JOB = 'weight-reminder';
 /** Users per statement: bounded memory and lock time, still set-based. */
 export const REMINDER_CHUNK = 50_000;
+/** The longest one chunk statement may take (a 50,000-user chunk takes about 1.5 s here). */
+const CHUNK_STATEMENT_TIMEOUT_S = 300;
 /** A chunk that meets a concurrent writer (same dedupe key, or a deadlock) is simply run again. */
 const MAX_CHUNK_ATTEMPTS = 5;
 
@@ -146,6 +148,9 @@ export class WeightReminderService {
   private chunk(sql: string, params: unknown[]): Promise<unknown> {
     return this.db.transaction(async (tx) => {
       await tx.query('SET LOCAL enable_seqscan = off');
+      // A chunk is a background job's set-based write, not a request: DB_STATEMENT_TIMEOUT_MS
+      // is for requests; a chunk gets a bound of its own.
+      await tx.query(`SET LOCAL statement_timeout = '${CHUNK_STATEMENT_TIMEOUT_S}s'`);
       const result: unknown = await tx.query(sql, params);
       return result;
     });

@@ -9,6 +9,7 @@ import { InjectConfig, type AppConfig } from '../config/app.config';
 import { RedisConnections } from '../redis/redis.connections';
 import type { QuoteInput } from './quote';
 import { StocksService } from './stocks.service';
+import { inBackground } from '../common/background';
 
 /** The producer lock lives this long without renewal; a dead producer is replaced within it plus one check. */
 export const PRODUCER_LOCK_TTL_MS = 5000;
@@ -66,8 +67,10 @@ export class MarketSimulator implements OnApplicationBootstrap, OnApplicationShu
 
   onApplicationBootstrap(): void {
     if (this.config.stocks.feed !== 'simulated') return;
-    void this.checkLeadership();
-    this.leadershipTimer = setInterval(() => void this.checkLeadership(), LEADERSHIP_CHECK_MS);
+    const check = (): void =>
+      inBackground(this.logger, 'producer leadership check', () => this.checkLeadership());
+    check();
+    this.leadershipTimer = setInterval(check, LEADERSHIP_CHECK_MS);
     this.leadershipTimer.unref();
   }
 
@@ -125,7 +128,10 @@ export class MarketSimulator implements OnApplicationBootstrap, OnApplicationShu
   private startTicking(): void {
     this.stopTicking();
     this.prices.clear(); // continue from the latest quotes, not from a previous term of ours
-    this.tickTimer = setInterval(() => void this.tick(), this.config.stocks.tickMs);
+    this.tickTimer = setInterval(
+      () => inBackground(this.logger, 'market tick', () => this.tick()),
+      this.config.stocks.tickMs,
+    );
   }
 
   private stopTicking(): void {

@@ -9,6 +9,7 @@ import { Bus } from '../../bus/bus';
 import { RoomsService } from '../rooms.service';
 import { PresenceStore } from './presence.store';
 import '../chat.events';
+import { inBackground } from '../../common/background';
 
 const REFRESH_INTERVAL_MS = 6_000;
 const SWEEP_INTERVAL_MS = 3_000;
@@ -33,8 +34,14 @@ export class PresenceService implements OnModuleInit, OnApplicationShutdown {
 
   onModuleInit(): void {
     this.timers = [
-      setInterval(() => void this.refresh(), REFRESH_INTERVAL_MS),
-      setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS),
+      setInterval(
+        () => inBackground(this.logger, 'presence refresh', () => this.refresh()),
+        REFRESH_INTERVAL_MS,
+      ),
+      setInterval(
+        () => inBackground(this.logger, 'presence sweep', () => this.sweep()),
+        SWEEP_INTERVAL_MS,
+      ),
     ];
     for (const t of this.timers) t.unref();
   }
@@ -51,7 +58,10 @@ export class PresenceService implements OnModuleInit, OnApplicationShutdown {
   socketConnected(userId: string): void {
     const count = (this.sockets.get(userId) ?? 0) + 1;
     this.sockets.set(userId, count);
-    if (count === 1) void this.serial(userId, () => this.arrive(userId));
+    if (count === 1)
+      inBackground(this.logger, 'presence arrival', () =>
+        this.serial(userId, () => this.arrive(userId)),
+      );
   }
 
   socketDisconnected(userId: string): void {
@@ -61,7 +71,9 @@ export class PresenceService implements OnModuleInit, OnApplicationShutdown {
       return;
     }
     this.sockets.delete(userId);
-    void this.serial(userId, () => this.leave(userId));
+    inBackground(this.logger, 'presence departure', () =>
+      this.serial(userId, () => this.leave(userId)),
+    );
   }
 
   online(userIds: string[]): Promise<Set<string>> {
