@@ -345,7 +345,8 @@ class Publisher {
       else this.failed++;
     });
     this.inFlight.add(p);
-    void p.finally(() => this.inFlight.delete(p));
+    // p counts its own failure above; this only forgets it once settled.
+    p.finally(() => this.inFlight.delete(p)).catch(() => undefined);
   }
 
   /** `rate` quotes/s for `ms`, evenly spread. */

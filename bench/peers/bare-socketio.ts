@@ -31,9 +31,10 @@ let seq = 0;
 type Ack = (response: unknown) => void;
 
 io.on('connection', (socket) => {
-  void socket.join(`user:${socket.id}`);
+  // The in-process adapter joins synchronously.
+  Promise.resolve(socket.join(`user:${socket.id}`)).catch(() => undefined);
   socket.on('room:join', (payload: { roomId: string }, ack: Ack) => {
-    void socket.join(payload.roomId);
+    Promise.resolve(socket.join(payload.roomId)).catch(() => undefined);
     ack({ ok: true, room: { id: payload.roomId }, lastSeq: seq });
   });
   socket.on('message:send', (payload: { roomId: string; body: string }, ack: Ack) => {

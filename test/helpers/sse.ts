@@ -181,6 +181,7 @@ export function openResumableSse(url: string, headers: Record<string, string>): 
       await new Promise((r) => setTimeout(r, 100)); // EventSource's `retry` wait, shortened
     }
   };
-  void connect();
+  // connect() records its own failures in state; nothing else can reject.
+  connect().catch(() => undefined);
   return state;
 }

@@ -1,6 +1,6 @@
 import type { Socket } from 'socket.io-client';
 import { api } from './api';
-import { $, el, input, onSubmit } from './dom';
+import { $, el, input, onSubmit, inBackground } from './dom';
 
 interface Room {
   id: string;
@@ -42,7 +42,7 @@ export class ChatPanel {
     private readonly socket: Socket,
     private readonly me: { id: string; username: string },
   ) {
-    socket.on('connect', () => void this.rejoin());
+    socket.on('connect', () => inBackground(this.rejoin()));
     socket.on('message', (m: Message) => this.onMessage(m));
     socket.on('typing', (e: { roomId: string; userId: string; isTyping: boolean }) => {
       if (e.roomId !== this.current?.id) return;
@@ -125,7 +125,7 @@ export class ChatPanel {
         li.dataset.roomId = room.id;
         if ((room.unreadCount ?? 0) > 0 && room.id !== this.current?.id)
           li.append(el('span', String(room.unreadCount), 'unread'));
-        li.addEventListener('click', () => void this.open(room.id));
+        li.addEventListener('click', () => inBackground(this.open(room.id)));
         return li;
       }),
     );
@@ -188,7 +188,7 @@ export class ChatPanel {
 
   private onMessage(m: Message): void {
     if (m.roomId !== this.current?.id) {
-      void this.loadRooms(); // another room: refresh its unread count
+      inBackground(this.loadRooms()); // another room: refresh its unread count
       return;
     }
     if (this.messages.has(m.seq)) return;
@@ -206,7 +206,7 @@ export class ChatPanel {
     list.insertBefore(item, after ?? null);
     list.scrollTop = list.scrollHeight;
     if (document.visibilityState === 'visible')
-      void this.socket.emitWithAck('room:read', { roomId: m.roomId, seq: this.lastSeq });
+      inBackground(this.socket.emitWithAck('room:read', { roomId: m.roomId, seq: this.lastSeq }));
   }
 
   private sendTyping(): void {

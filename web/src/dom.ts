@@ -17,6 +17,11 @@ export function el(tag: string, text?: string, className?: string): HTMLElement 
 export function onSubmit(id: string, handler: () => Promise<void> | void): void {
   $(id).addEventListener('submit', (event) => {
     event.preventDefault();
-    void Promise.resolve(handler()).catch((err: unknown) => console.error(err));
+    inBackground(Promise.resolve(handler()));
   });
+}
+
+/** Starts UI work nobody awaits (a click, a reconnect); a failure is logged, never left unhandled. */
+export function inBackground(task: Promise<unknown>): void {
+  task.catch((err: unknown) => console.error(err));
 }

@@ -1,7 +1,7 @@
 import { io, type Socket } from 'socket.io-client';
 import { api, ApiError } from './api';
 import { ChatPanel } from './chat';
-import { $, el, input, onSubmit } from './dom';
+import { $, el, input, onSubmit, inBackground } from './dom';
 import { NotificationPanel, type Transport } from './notifications';
 import { StocksPanel } from './stocks';
 
@@ -37,9 +37,8 @@ async function start(user: User): Promise<void> {
 
   const notifications = new NotificationPanel(() => socket);
   const transport = $('transport') as HTMLSelectElement;
-  transport.addEventListener(
-    'change',
-    () => void notifications.start(transport.value as Transport),
+  transport.addEventListener('change', () =>
+    inBackground(notifications.start(transport.value as Transport)),
   );
   await notifications.start(transport.value as Transport);
 
@@ -89,9 +88,9 @@ async function authenticate(path: 'login' | 'register'): Promise<void> {
 
 async function boot(): Promise<void> {
   onSubmit('auth-form', () => authenticate('login'));
-  $('register').addEventListener('click', () => void authenticate('register'));
+  $('register').addEventListener('click', () => inBackground(authenticate('register')));
   $('logout').addEventListener('click', () => {
-    void api('/api/auth/logout', { method: 'POST' }).finally(() => location.reload());
+    inBackground(api('/api/auth/logout', { method: 'POST' }).finally(() => location.reload()));
   });
   try {
     await start(await api<User>('/api/me')); // the cookie from an earlier login
@@ -100,4 +99,4 @@ async function boot(): Promise<void> {
   }
 }
 
-void boot();
+inBackground(boot());

@@ -1,6 +1,6 @@
 import type { Socket } from 'socket.io-client';
 import { call } from './api';
-import { $, el } from './dom';
+import { $, el, inBackground } from './dom';
 
 export interface Notification {
   id: string;
@@ -63,9 +63,9 @@ export class NotificationPanel {
         // next tick retries
       }
       this.renderStats();
-      if (active) timer = setTimeout(() => void tick(), 1000);
+      if (active) timer = setTimeout(() => inBackground(tick()), 1000);
     };
-    let timer = setTimeout(() => void tick(), 0);
+    let timer = setTimeout(() => inBackground(tick()), 0);
     return () => {
       active = false;
       clearTimeout(timer);
@@ -93,7 +93,7 @@ export class NotificationPanel {
         }
       }
     };
-    void loop();
+    inBackground(loop());
     return () => controller.abort();
   }
 
@@ -122,8 +122,10 @@ export class NotificationPanel {
     };
     socket.on('notification', handler);
     // Catch up once on what arrived before (a socket has no cursor of its own).
-    void call<{ items: Notification[] }>(`/api/notifications?after=${this.cursor}`).then(
-      ({ body }) => body.items.forEach((n) => this.show(n)),
+    inBackground(
+      call<{ items: Notification[] }>(`/api/notifications?after=${this.cursor}`).then(({ body }) =>
+        body.items.forEach((n) => this.show(n)),
+      ),
     );
     return () => socket.off('notification', handler);
   }
