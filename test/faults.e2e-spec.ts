@@ -1,3 +1,4 @@
+import { TEST_API_KEY } from './helpers/env';
 import { createTestDatabase, query, type TestDatabase } from './helpers/database';
 import { http, registerUser, type Registered } from './helpers/http';
 import { startInstance, startInstances, uniquePrefix, type Instance } from './helpers/instance';
@@ -354,3 +355,61 @@ async function waitUntilRows(
   );
   return rows;
 }
+
+describe('an instance killed with SIGKILL right after price alerts fire', () => {
+  let db: TestDatabase;
+  let app: Instance;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('alertkill');
+    app = await startInstance({
+      databaseUrl: db.url,
+      redisPrefix: uniquePrefix('alertkill'),
+      env: { STOCK_FEED: 'external' },
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await app?.stop();
+    await db?.drop();
+  });
+
+  it('leaves no inactive alert without its one price_alert notification', async () => {
+    const quote = (price: number) =>
+      http(app.url, '/api/stocks/KILL/quotes', { apiKey: TEST_API_KEY, body: { price } });
+    expect((await quote(50)).status).toBe(202);
+    const owners = await Promise.all([0, 1, 2, 3].map(() => registerUser(app.url)));
+    // 4 x 150 alerts that one quote crosses at once: firing them all takes a while.
+    for (const owner of owners)
+      await Promise.all(
+        Array.from({ length: 150 }, (_, i) =>
+          http(app.url, '/api/alerts', {
+            token: owner.token,
+            body: { symbol: 'KILL', direction: 'above', price: 60 + i / 10 },
+          }).then((r) => expect(r.status).toBe(201)),
+        ),
+      );
+    expect((await quote(100)).status).toBe(202);
+    // The moment any alert reads fired, the instance dies.
+    await waitUntil(
+      async () =>
+        (await query(db.url, `SELECT 1 FROM price_alerts WHERE NOT active LIMIT 1`)).length > 0,
+      10_000,
+      'an alert fired',
+      5,
+    );
+    await app.stop('SIGKILL');
+    const [fired] = await query<{ n: number }>(
+      db.url,
+      `SELECT count(*)::int AS n FROM price_alerts WHERE NOT active`,
+    );
+    const orphans = await query(
+      db.url,
+      `SELECT a.id FROM price_alerts a
+       WHERE NOT a.active AND (SELECT count(*) FROM notifications n
+         WHERE n.user_id = a.user_id AND n.kind = 'price_alert' AND n.dedupe_key = 'price-alert:' || a.id) <> 1`,
+    );
+    expect(fired.n).toBeGreaterThan(0);
+    expect(orphans).toEqual([]);
+  }, 60_000);
+});

@@ -1,6 +1,6 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { Bus } from '../bus/bus';
 import { isDeadlock, isUniqueViolation, retryWhen } from '../database/database-errors';
 import { rowsOf } from '../database/rows';
@@ -36,6 +36,9 @@ const MAX_ATTEMPTS = 5;
  * each user's next seq in that statement, then publishes once on the bus. Transport edges never
  * reach in here except to read.
  */
+/** What a notification insert needs of a connection: the data source or a transaction's manager. */
+export type Queryable = Pick<EntityManager, 'query'>;
+
 @Injectable()
 export class NotificationsService {
   constructor(
@@ -143,15 +146,30 @@ export class NotificationsService {
     );
   }
 
+  /**
+   * The same insert inside a caller's transaction, for writes that must commit together with
+   * their notification (a fired price alert). The caller retries the whole transaction on a
+   * deadlock or a racing dedupe key, and publishes the returned items after its commit.
+   */
+  async insertWithin(
+    tx: Queryable,
+    userIds: string[],
+    input: NotificationInput,
+  ): Promise<AddressedNotification[]> {
+    const { rows } = await this.insertOnce([...new Set(userIds)], input, tx);
+    return rows.map((row) => ({ userId: row.user_id, notification: toNotificationView(row) }));
+  }
+
   private async insertOnce(
     ids: string[],
     input: NotificationInput,
+    db: Queryable = this.db,
   ): Promise<{ rows: NotificationRow[]; found: number }> {
     // Lock the recipients in id order (so concurrent fan-outs cannot deadlock), skip those that
     // already have this dedupe key, bump the others' counters and insert, all in one statement:
     // if anything fails, nothing is bumped, and seq stays gapless.
     const rows = rowsOf<NotificationRow>(
-      await this.db.query(
+      await db.query(
         `WITH target AS (
            SELECT id FROM users WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE
          ), fresh AS (
@@ -178,7 +196,7 @@ export class NotificationsService {
     );
     // Users are never deleted while this runs, so counting them separately is exact.
     const [count] = rowsOf<{ n: string | number }>(
-      await this.db.query(`SELECT count(*) AS n FROM users WHERE id = ANY($1::uuid[])`, [ids]),
+      await db.query(`SELECT count(*) AS n FROM users WHERE id = ANY($1::uuid[])`, [ids]),
     );
     return { rows, found: Number(count.n) };
   }

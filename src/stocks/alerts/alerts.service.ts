@@ -7,8 +7,13 @@ import {
 } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
+import { isDeadlock, isUniqueViolation, retryWhen } from '../../database/database-errors';
 import { rowsOf } from '../../database/rows';
-import { NotificationsService } from '../../notifications/notifications.service';
+import type { AddressedNotification } from '../../notifications/notification.views';
+import {
+  NotificationsService,
+  type NotificationInput,
+} from '../../notifications/notifications.service';
 import type { Quote } from '../quote';
 import { StocksService } from '../stocks.service';
 
@@ -122,35 +127,54 @@ export class AlertsService implements OnModuleDestroy {
     if (rows.length === 0) throw new NotFoundException('alert not found');
   }
 
-  /** Fires every active alert the quotes cross, once, and notifies the owners. */
+  /**
+   * Fires every active alert the quotes cross, once, and notifies the owners. The flag and the
+   * notifications commit together: an alert that reads inactive always has its notification,
+   * whatever happens to this instance after. Two instances evaluating the same quote meet on the
+   * alert rows' locks; the second finds them inactive and fires nothing.
+   */
   async evaluate(quotes: Quote[]): Promise<void> {
     if (quotes.length === 0) return;
-    const fired = rowsOf<AlertRow & { quote_price: string; quote_ts: Date }>(
-      await this.db.query(
-        `UPDATE price_alerts a SET active = false, triggered_at = now()
-         FROM (SELECT * FROM unnest($1::varchar[], $2::numeric[], $3::timestamptz[]) AS t(symbol, price, ts)) q
-         WHERE a.active AND a.symbol = q.symbol
-           AND ((a.direction = 'above' AND q.price >= a.price) OR (a.direction = 'below' AND q.price <= a.price))
-         RETURNING a.${COLUMNS.split(', ').join(', a.')}, q.price AS quote_price, q.ts AS quote_ts`,
-        [quotes.map((q) => q.symbol), quotes.map((q) => q.price), quotes.map((q) => q.ts)],
-      ),
+    const created = await retryWhen(
+      () =>
+        this.db.transaction(async (tx) => {
+          const fired = rowsOf<AlertRow & { quote_price: string; quote_ts: Date }>(
+            await tx.query(
+              `UPDATE price_alerts a SET active = false, triggered_at = now()
+               FROM (SELECT * FROM unnest($1::varchar[], $2::numeric[], $3::timestamptz[]) AS t(symbol, price, ts)) q
+               WHERE a.active AND a.symbol = q.symbol
+                 AND ((a.direction = 'above' AND q.price >= a.price) OR (a.direction = 'below' AND q.price <= a.price))
+               RETURNING a.${COLUMNS.split(', ').join(', a.')}, q.price AS quote_price, q.ts AS quote_ts`,
+              [quotes.map((q) => q.symbol), quotes.map((q) => q.price), quotes.map((q) => q.ts)],
+            ),
+          );
+          const items: AddressedNotification[] = [];
+          for (const alert of fired)
+            items.push(
+              ...(await this.notifications.insertWithin(tx, [alert.user_id], alertNotice(alert))),
+            );
+          return items;
+        }),
+      (err) => isDeadlock(err) || isUniqueViolation(err, 'notifications_user_dedupe_key'),
     );
-    for (const alert of fired) {
-      const price = Number(alert.quote_price);
-      await this.notifications.notify([alert.user_id], {
-        kind: 'price_alert',
-        title: `${alert.symbol} is ${alert.direction} ${Number(alert.price)}`,
-        body: `${alert.symbol} traded at ${price}.`,
-        data: {
-          alertId: alert.id,
-          symbol: alert.symbol,
-          direction: alert.direction,
-          threshold: Number(alert.price),
-          price,
-          ts: alert.quote_ts.toISOString(),
-        },
-        dedupeKey: `price-alert:${alert.id}`,
-      });
-    }
+    this.notifications.publish(created);
   }
+}
+
+function alertNotice(alert: AlertRow & { quote_price: string; quote_ts: Date }): NotificationInput {
+  const price = Number(alert.quote_price);
+  return {
+    kind: 'price_alert',
+    title: `${alert.symbol} is ${alert.direction} ${Number(alert.price)}`,
+    body: `${alert.symbol} traded at ${price}.`,
+    data: {
+      alertId: alert.id,
+      symbol: alert.symbol,
+      direction: alert.direction,
+      threshold: Number(alert.price),
+      price,
+      ts: alert.quote_ts.toISOString(),
+    },
+    dedupeKey: `price-alert:${alert.id}`,
+  };
 }
