@@ -6,7 +6,7 @@ import { TooManyRequestsException } from '../common/too-many-requests.exception'
 import { InjectConfig, type AppConfig } from '../config/app.config';
 import { LifecycleService } from '../lifecycle/lifecycle.service';
 import { Metrics } from '../metrics/metrics.service';
-import { SSE_HEADERS, sseComment, sseEvent, sseRetry } from '../realtime/sse';
+import { jitteredRetryMs, SSE_HEADERS, sseComment, sseEvent, sseRetry } from '../realtime/sse';
 import { LongPollSink } from './long-poll.sink';
 import { NotificationDelivery } from './notification-delivery';
 import { toNotificationView, type NotificationView } from './notification.views';
@@ -15,7 +15,6 @@ import { SseStreamSink } from './sse-stream.sink';
 import '../auth/auth.events';
 
 /** What EventSource waits before reconnecting after a stream ends. */
-const RETRY_MS = 2000;
 const BACKLOG_PAGE = 500;
 const LONG_POLL_BACKLOG = 50;
 
@@ -81,7 +80,7 @@ export class NotificationStreams implements OnModuleDestroy {
     for (const s of this.streams) if (s.sink.userId === user.userId) mine++;
     if (mine >= this.maxPerUser) throw new TooManyRequestsException(1000);
     res.writeHead(200, SSE_HEADERS);
-    res.write(sseRetry(RETRY_MS)); // first bytes at once: a quiet stream still opens
+    res.write(sseRetry(jitteredRetryMs())); // first bytes at once: a quiet stream still opens
     const sink = new SseStreamSink(user.userId, res, cursor ?? 0, () =>
       this.logger.warn('closed an SSE stream that stopped reading'),
     );

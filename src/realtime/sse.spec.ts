@@ -1,4 +1,14 @@
-import { parseCursor, sseComment, sseEvent, sseRetry } from './sse';
+import { jitteredRetryMs, parseCursor, sseComment, sseEvent, sseRetry } from './sse';
+
+describe('reconnection delay', () => {
+  it('is spread over 1-5 s per stream, so a restart does not bring every client back at once', () => {
+    expect(jitteredRetryMs(() => 0)).toBe(1000);
+    expect(jitteredRetryMs(() => 0.999999)).toBe(4999);
+    const drawn = new Set(Array.from({ length: 200 }, () => jitteredRetryMs()));
+    expect(drawn.size).toBeGreaterThan(150);
+    for (const ms of drawn) expect(ms >= 1000 && ms < 5000).toBe(true);
+  });
+});
 
 describe('SSE framing', () => {
   it('frames an event with id, name and data', () => {

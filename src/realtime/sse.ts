@@ -34,6 +34,15 @@ export function sseComment(text = ''): string {
   return `: ${text.replace(/[\r\n]+/g, ' ')}\n\n`;
 }
 
+/**
+ * The reconnection delay one stream is told: 1-5 s, drawn per stream. After a restart every
+ * EventSource would otherwise come back at the same instant (a thundering herd on the next
+ * instance); spread over four seconds, they arrive as a ramp.
+ */
+export function jitteredRetryMs(random: () => number = Math.random): number {
+  return 1000 + Math.floor(random() * 4000);
+}
+
 export function sseRetry(ms: number): string {
   return `retry: ${Math.max(0, Math.floor(ms))}\n\n`;
 }

@@ -3,11 +3,9 @@ import type { Request, Response } from 'express';
 import { InjectConfig, type AppConfig } from '../config/app.config';
 import { LifecycleService } from '../lifecycle/lifecycle.service';
 import { Metrics } from '../metrics/metrics.service';
-import { SSE_HEADERS, sseComment, sseEvent, sseRetry } from '../realtime/sse';
+import { jitteredRetryMs, SSE_HEADERS, sseComment, sseEvent, sseRetry } from '../realtime/sse';
 import type { Quote } from './quote';
 import { StocksService } from './stocks.service';
-
-const RETRY_MS = 2000;
 
 /**
  * One quote stream. While the socket accepts writes, frames go straight out; once it pushes back
@@ -125,7 +123,7 @@ export class StockStreams implements OnModuleDestroy {
 
   open(symbols: string[], req: Request, res: Response): void {
     res.writeHead(200, SSE_HEADERS);
-    res.write(sseRetry(RETRY_MS));
+    res.write(sseRetry(jitteredRetryMs()));
     const client = new QuoteStreamClient(new Set(symbols), res);
     if (this.lifecycle.draining) {
       client.close();

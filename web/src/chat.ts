@@ -37,12 +37,20 @@ export class ChatPanel {
   private typing = new Map<string, number>();
   private typingSent = 0;
   private typingTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The read position last sent, and the pending send: one read a second at most, forward only. */
+  private readSent = 0;
+  private readTimer: ReturnType<typeof setTimeout> | null = null;
+  /** A pending refresh of the room list (unread counts) after messages in other rooms. */
+  private roomsTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
     private readonly socket: Socket,
     private readonly me: { id: string; username: string },
   ) {
     socket.on('connect', () => inBackground(this.rejoin()));
+    document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState === 'visible') this.markReadSoon();
+    });
     socket.on('message', (m: Message) => this.onMessage(m));
     socket.on('typing', (e: { roomId: string; userId: string; isTyping: boolean }) => {
       if (e.roomId !== this.current?.id) return;
@@ -138,6 +146,7 @@ export class ChatPanel {
       this.rooms.find((r) => r.id === roomId) ?? (await api<Room>(`/api/rooms/${roomId}`));
     this.messages.clear();
     this.lastSeq = 0;
+    this.readSent = 0;
     this.typing.clear();
     $('messages').replaceChildren();
     $('receipts').textContent = '';
@@ -188,7 +197,7 @@ export class ChatPanel {
 
   private onMessage(m: Message): void {
     if (m.roomId !== this.current?.id) {
-      inBackground(this.loadRooms()); // another room: refresh its unread count
+      this.refreshRoomsSoon(); // another room: its unread count changed
       return;
     }
     if (this.messages.has(m.seq)) return;
@@ -205,8 +214,33 @@ export class ChatPanel {
     );
     list.insertBefore(item, after ?? null);
     list.scrollTop = list.scrollHeight;
-    if (document.visibilityState === 'visible')
-      inBackground(this.socket.emitWithAck('room:read', { roomId: m.roomId, seq: this.lastSeq }));
+    this.markReadSoon();
+  }
+
+  /**
+   * Tells the server how far the user has read: not for every message rendered (a busy room
+   * would send one event per message), but at most once a second, only when the position moved
+   * and the page is visible.
+   */
+  private markReadSoon(): void {
+    if (this.readTimer !== null) return;
+    this.readTimer = setTimeout(() => {
+      this.readTimer = null;
+      const room = this.current;
+      if (room === null || this.lastSeq <= this.readSent) return;
+      if (document.visibilityState !== 'visible') return; // sent when the page is shown again
+      this.readSent = this.lastSeq;
+      inBackground(this.socket.emitWithAck('room:read', { roomId: room.id, seq: this.lastSeq }));
+    }, 1000);
+  }
+
+  /** Reloads the room list once for a burst of messages in other rooms. */
+  private refreshRoomsSoon(): void {
+    if (this.roomsTimer !== null) return;
+    this.roomsTimer = setTimeout(() => {
+      this.roomsTimer = null;
+      inBackground(this.loadRooms());
+    }, 2000);
   }
 
   private sendTyping(): void {

@@ -1,5 +1,6 @@
 import { io, type Socket } from 'socket.io-client';
 import { api, ApiError } from './api';
+import { Backoff } from './backoff';
 import { ChatPanel } from './chat';
 import { $, el, input, onSubmit, inBackground } from './dom';
 import { NotificationPanel, type Transport } from './notifications';
@@ -20,8 +21,13 @@ async function start(user: User): Promise<void> {
   $('logout').hidden = false;
   $('who').textContent = user.displayName;
   // Same origin: the HttpOnly cookie authenticates the handshake; reconnects are automatic.
-  socket = io({ withCredentials: true });
+  const live = io({ withCredentials: true });
+  socket = live;
+  // Refused handshakes ("unavailable": the database is away) are not retried by Socket.IO
+  // itself; retry them with a growing, jittered wait.
+  const backoff = new Backoff(1000);
   socket.on('connect', () => {
+    backoff.reset();
     $('conn').textContent = 'online';
     $('conn').classList.add('online');
   });
@@ -31,6 +37,7 @@ async function start(user: User): Promise<void> {
   });
   socket.on('connect_error', (err: Error) => {
     if (err.message === 'unauthorized') location.reload();
+    else if (!live.active) setTimeout(() => live.connect(), backoff.next());
   });
   const chat = new ChatPanel(socket, user);
   await chat.loadRooms();

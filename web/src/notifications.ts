@@ -1,5 +1,6 @@
 import type { Socket } from 'socket.io-client';
 import { call } from './api';
+import { Backoff } from './backoff';
 import { $, el, inBackground } from './dom';
 
 export interface Notification {
@@ -74,6 +75,7 @@ export class NotificationPanel {
 
   private longPoll(): () => void {
     const controller = new AbortController();
+    const backoff = new Backoff();
     const loop = async (): Promise<void> => {
       while (!controller.signal.aborted) {
         try {
@@ -87,9 +89,10 @@ export class NotificationPanel {
           );
           this.bytes += bytes;
           body.items.forEach((n) => this.show(n));
+          backoff.reset();
         } catch {
           if (controller.signal.aborted) return;
-          await new Promise((r) => setTimeout(r, 1000));
+          await new Promise((r) => setTimeout(r, backoff.next()));
         }
       }
     };
