@@ -12,6 +12,7 @@ import {
 import type { Server, Socket } from 'socket.io';
 import { Bus } from '../bus/bus';
 import { acknowledge, parsePayload, type Ack } from '../realtime/ack';
+import { RateWindow } from '../realtime/rate-window';
 import { Sequencer } from '../realtime/sequencer';
 import { chatRoom, userRoom, type SocketData } from '../realtime/socket-data';
 import type { MessageView, RoomView } from './chat.views';
@@ -25,6 +26,8 @@ import './chat.events';
 const userOf = (socket: Socket): string => (socket.data as SocketData).user.userId;
 const CHAT_ROOM_PREFIX = chatRoom('');
 const GAP_TIMEOUT_MS = 250;
+/** Typing indicators per user and room that reach others: at most this many a second. */
+const TYPING_PER_SECOND = 2;
 
 /**
  * Chat over Socket.IO. Handlers validate, call the core and answer through the acknowledgement;
@@ -39,6 +42,12 @@ export class ChatGateway
   private server!: Server;
 
   private readonly unsubscribers: Array<() => void> = [];
+  /**
+   * Typing is throttled where it is sent (so a chatty client costs no bus traffic) and again where
+   * it is delivered (so the limit holds for a user typing through several instances at once).
+   */
+  private readonly typingSent = new RateWindow(TYPING_PER_SECOND, 1000);
+  private readonly typingDelivered = new RateWindow(TYPING_PER_SECOND, 1000);
   /** Orders each room's messages for this instance's sockets; see Sequencer. */
   private readonly messages = new Sequencer<MessageView>({
     gapTimeoutMs: GAP_TIMEOUT_MS,
@@ -62,6 +71,7 @@ export class ChatGateway
     this.unsubscribers.push(
       this.bus.subscribe('chat.message', (message) => this.messages.push(message.roomId, message)),
       this.bus.subscribe('chat.typing', (e) => {
+        if (!this.typingDelivered.allow(`${e.userId}:${e.roomId}`)) return;
         this.server.to(chatRoom(e.roomId)).except(userRoom(e.userId)).emit('typing', e);
       }),
       this.bus.subscribe('chat.read', (e) => {
@@ -157,7 +167,9 @@ export class ChatGateway
       const userId = userOf(socket);
       // A joined socket was authorised at join (and leaves on losing membership); others ask.
       if (!socket.rooms.has(chatRoom(roomId))) await this.rooms.assertMember(userId, roomId);
-      this.bus.publish('chat.typing', { roomId, userId, isTyping });
+      // Over the limit: acknowledged, and dropped.
+      if (this.typingSent.allow(`${userId}:${roomId}`))
+        this.bus.publish('chat.typing', { roomId, userId, isTyping });
       return {};
     });
   }

@@ -102,19 +102,22 @@ export class ChatService {
     return this.messages.between(roomId, afterSeq, beforeSeq, 1000);
   }
 
-  /** Moves the member's read position forward (never back, never past the last message). */
-  async markRead(userId: string, roomId: string, seq: number): Promise<number> {
+  /**
+   * Moves the member's read position forward (never back, never past the last message). Only a
+   * move is announced: a client repeating its position costs one indexed UPDATE and tells nobody.
+   */
+  async markRead(userId: string, roomId: string, seq: number): Promise<void> {
     await this.rooms.assertMember(userId, roomId);
-    const [row] = rowsOf<{ last_read_seq: string | number }>(
+    const [moved] = rowsOf<{ last_read_seq: string | number }>(
       await this.db.query(
-        `UPDATE room_members m SET last_read_seq = GREATEST(m.last_read_seq, LEAST($3::bigint, r.last_seq))
+        `UPDATE room_members m SET last_read_seq = LEAST($3::bigint, r.last_seq)
          FROM rooms r WHERE r.id = m.room_id AND m.room_id = $1 AND m.user_id = $2
+           AND LEAST($3::bigint, r.last_seq) > m.last_read_seq
          RETURNING m.last_read_seq`,
         [roomId, userId, seq],
       ),
     );
-    const readSeq = Number(row?.last_read_seq ?? 0);
-    this.bus.publish('chat.read', { roomId, userId, seq: readSeq });
-    return readSeq;
+    if (moved !== undefined)
+      this.bus.publish('chat.read', { roomId, userId, seq: Number(moved.last_read_seq) });
   }
 }

@@ -1,5 +1,6 @@
 import {
   BadRequestException,
+  ConflictException,
   ForbiddenException,
   Injectable,
   NotFoundException,
@@ -7,7 +8,10 @@ import {
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
 import { Bus } from '../bus/bus';
+import { TooManyRequestsException } from '../common/too-many-requests.exception';
+import { InjectConfig, type AppConfig } from '../config/app.config';
 import { rowsOf } from '../database/rows';
+import { RateLimiter } from '../rate-limit/rate-limiter';
 import type { RoomView } from './chat.views';
 import type { RoomKind } from './room.entity';
 import './chat.events';
@@ -39,12 +43,32 @@ export class RoomsService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly bus: Bus,
+    private readonly limiter: RateLimiter,
+    @InjectConfig() private readonly config: AppConfig,
   ) {}
+
+  /** Creating rooms and adding members: RATE_LIMIT_ROOMS a minute per user, across instances. */
+  private async consumeRoomAllowance(userId: string): Promise<void> {
+    const decision = await this.limiter.consume(
+      `rooms:${userId}`,
+      this.config.chat.roomRateLimit,
+      60_000,
+    );
+    if (!decision.allowed) throw new TooManyRequestsException(decision.retryAfterMs);
+  }
+
+  private roomFull(): ConflictException {
+    return new ConflictException(
+      `a group room has at most ${this.config.chat.maxRoomMembers} members`,
+    );
+  }
 
   async create(creatorId: string, name: string, memberIds: string[] = []): Promise<RoomView> {
     const trimmed = name.trim();
     if (trimmed.length === 0) throw new BadRequestException('name must not be blank');
     const members = [...new Set([creatorId, ...memberIds])];
+    if (members.length > this.config.chat.maxRoomMembers) throw this.roomFull();
+    await this.consumeRoomAllowance(creatorId);
     return this.db.transaction(async (tx) => {
       const found = rowsOf<{ id: string }>(
         await tx.query(`SELECT id FROM users WHERE id = ANY($1::uuid[])`, [members]),
@@ -68,6 +92,7 @@ export class RoomsService {
   /** The one direct room of two users; `created` is false when it already existed. */
   async direct(userId: string, otherId: string): Promise<{ room: RoomView; created: boolean }> {
     if (userId === otherId) throw new BadRequestException('a direct room needs another user');
+    await this.consumeRoomAllowance(userId);
     const key = [userId, otherId].sort().join(':');
     return this.db.transaction(async (tx) => {
       const users = rowsOf<{ id: string; username: string }>(
@@ -130,11 +155,26 @@ export class RoomsService {
       throw new BadRequestException('members cannot be added to a direct room');
     const user = rowsOf(await this.db.query(`SELECT 1 FROM users WHERE id = $1`, [userId]));
     if (user.length === 0) throw new NotFoundException('user not found');
-    await this.db.query(
-      `INSERT INTO room_members (room_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
-      [roomId, userId],
-    );
-    return this.load(this.db.manager, roomId);
+    await this.consumeRoomAllowance(callerId);
+    return this.db.transaction(async (tx) => {
+      // The room's row lock makes concurrent additions take turns, so the cap holds exactly.
+      await tx.query(`SELECT 1 FROM rooms WHERE id = $1 FOR UPDATE`, [roomId]);
+      const [state] = rowsOf<{ members: number; present: boolean }>(
+        await tx.query(
+          `SELECT count(*)::int AS members, bool_or(user_id = $2) AS present
+           FROM room_members WHERE room_id = $1`,
+          [roomId, userId],
+        ),
+      );
+      if (state.present !== true) {
+        if (state.members >= this.config.chat.maxRoomMembers) throw this.roomFull();
+        await tx.query(`INSERT INTO room_members (room_id, user_id) VALUES ($1, $2)`, [
+          roomId,
+          userId,
+        ]);
+      }
+      return this.load(tx, roomId);
+    });
   }
 
   async leave(userId: string, roomId: string): Promise<void> {
@@ -160,10 +200,21 @@ export class RoomsService {
     return { kind: rows[0].kind, lastSeq: Number(rows[0].last_seq) };
   }
 
-  /** Rooms a user belongs to (presence events go to these rooms' subscribers). */
-  async roomIdsOf(userId: string): Promise<string[]> {
+  /**
+   * Rooms of a user that get presence events: those of at most PRESENCE_MAX_ROOM_SIZE members
+   * (in a big room, every arrival told to every member is O(members^2) events). Counting stops
+   * past the cap, so a huge room costs no more than a small one here.
+   */
+  async presenceRoomIdsOf(userId: string): Promise<string[]> {
+    const max = this.config.chat.presenceMaxRoomSize;
     const rows = rowsOf<{ room_id: string }>(
-      await this.db.query(`SELECT room_id FROM room_members WHERE user_id = $1`, [userId]),
+      await this.db.query(
+        `SELECT m.room_id FROM room_members m
+         WHERE m.user_id = $1
+           AND (SELECT count(*) FROM (
+                 SELECT 1 FROM room_members x WHERE x.room_id = m.room_id LIMIT $2::int + 1) capped) <= $2::int`,
+        [userId, max],
+      ),
     );
     return rows.map((r) => r.room_id);
   }

@@ -19,6 +19,9 @@ describe('parseConfig', () => {
     });
     expect(c.sse.heartbeatMs).toBe(15000);
     expect(c.chat).toEqual({
+      maxRoomMembers: 1000,
+      roomRateLimit: 30,
+      presenceMaxRoomSize: 200,
       rateLimitMessages: 20,
       rateLimitWindowMs: 10000,
       writeQueue: 5000,

@@ -133,6 +133,9 @@ export const envSchema = z.object({
   RATE_LIMIT_MESSAGES: int(1, 1000000).default(20),
   RATE_LIMIT_WINDOW_MS: int(100, 3600000).default(10000),
   AUTH_RATE_LIMIT: int(0, 1000000).default(30),
+  MAX_ROOM_MEMBERS: int(2, 1000000).default(1000),
+  RATE_LIMIT_ROOMS: int(1, 1000000).default(30),
+  PRESENCE_MAX_ROOM_SIZE: int(0, 1000000).default(200),
   CHAT_WRITE_QUEUE: int(1, 1000000).default(5000),
   CHAT_WRITE_BATCH: int(1, 5000).default(500),
   CHAT_WRITE_CONCURRENCY: int(1, 16).default(2),
@@ -175,6 +178,11 @@ export interface AppConfig {
    * writeBatch: the most sends written in one statement.
    */
   chat: {
+    /** maxRoomMembers: group room size; roomRateLimit: rooms created and members added per user a minute. */
+    maxRoomMembers: number;
+    roomRateLimit: number;
+    /** Rooms above this size get no presence events (room:presence still answers). */
+    presenceMaxRoomSize: number;
     rateLimitMessages: number;
     rateLimitWindowMs: number;
     writeQueue: number;
@@ -248,6 +256,9 @@ export function parseConfig(
       rateLimitPerMinute: env.AUTH_RATE_LIMIT,
     },
     chat: {
+      maxRoomMembers: env.MAX_ROOM_MEMBERS,
+      roomRateLimit: env.RATE_LIMIT_ROOMS,
+      presenceMaxRoomSize: env.PRESENCE_MAX_ROOM_SIZE,
       rateLimitMessages: env.RATE_LIMIT_MESSAGES,
       rateLimitWindowMs: env.RATE_LIMIT_WINDOW_MS,
       writeQueue: env.CHAT_WRITE_QUEUE,

@@ -91,7 +91,7 @@ export class PresenceService implements OnModuleInit, OnApplicationShutdown {
   }
 
   private async announce(userId: string, online: boolean): Promise<void> {
-    const roomIds = await this.rooms.roomIdsOf(userId);
+    const roomIds = await this.rooms.presenceRoomIdsOf(userId);
     if (roomIds.length > 0) this.bus.publish('presence', { userId, online, roomIds });
   }
 

@@ -1,0 +1,140 @@
+import { createTestDatabase, type TestDatabase } from './helpers/database';
+import { http, registerUser, type Registered } from './helpers/http';
+import { startInstance, uniquePrefix, type Instance } from './helpers/instance';
+import { ask, connectSocket, EventLog, type ClientSocket } from './helpers/socket';
+
+interface Message {
+  seq: number;
+  body: string;
+}
+
+/** Rooms, reads, typing and presence stay bounded whatever one client does. */
+describe('chat limits', () => {
+  let db: TestDatabase;
+  let app: Instance;
+  const sockets: ClientSocket[] = [];
+
+  const connect = async (user: Registered): Promise<ClientSocket> => {
+    const s = await connectSocket(app.url, user.token);
+    sockets.push(s);
+    return s;
+  };
+  const createRoom = (owner: Registered, members: Registered[]) =>
+    http<{ id: string; memberIds: string[] }>(app.url, '/api/rooms', {
+      token: owner.token,
+      body: { name: 'limits', memberIds: members.map((m) => m.user.id) },
+    });
+
+  beforeAll(async () => {
+    db = await createTestDatabase('chatlimits');
+    app = await startInstance({
+      databaseUrl: db.url,
+      redisPrefix: uniquePrefix('chatlimits'),
+      env: { MAX_ROOM_MEMBERS: '3', RATE_LIMIT_ROOMS: '5', PRESENCE_MAX_ROOM_SIZE: '2' },
+    });
+  }, 60_000);
+
+  afterEach(() => {
+    for (const s of sockets.splice(0)) s.close();
+  });
+
+  afterAll(async () => {
+    await app?.stop();
+    await db?.drop();
+  });
+
+  it('tells others of a read position only when it moves forward: 200 repeats give one event', async () => {
+    const [u1, u2] = await Promise.all([registerUser(app.url), registerUser(app.url)]);
+    const roomId = (await createRoom(u1, [u2])).body.id;
+    const reader = await connect(u1);
+    const other = await connect(u2);
+    for (const s of [reader, other]) await ask(s, 'room:join', { roomId });
+    const reads = new EventLog<{ userId: string; seq: number }>(other, 'read');
+    const messages = new EventLog<Message>(other, 'message');
+    await ask(reader, 'message:send', { roomId, body: 'one' });
+    for (let i = 0; i < 200; i++)
+      expect(await ask(reader, 'room:read', { roomId, seq: 1 })).toEqual({ ok: true });
+    // Events of one instance arrive in order: once this message is in, every read event is too.
+    await ask(reader, 'message:send', { roomId, body: 'two' });
+    await messages.waitForCount(2);
+    expect(reads.items).toEqual([{ roomId, userId: u1.user.id, seq: 1 }]);
+    // Back, or past the end: no move, no event. Forward: one more.
+    await ask(reader, 'room:read', { roomId, seq: 0 });
+    await ask(reader, 'room:read', { roomId, seq: 2 });
+    await ask(reader, 'message:send', { roomId, body: 'three' });
+    await messages.waitForCount(3);
+    expect(reads.items.map((r) => r.seq)).toEqual([1, 2]);
+  });
+
+  it('passes at most two typing events a second per user and room; the rest are acknowledged and dropped', async () => {
+    const [u1, u2] = await Promise.all([registerUser(app.url), registerUser(app.url)]);
+    const roomId = (await createRoom(u1, [u2])).body.id;
+    const typist = await connect(u1);
+    const other = await connect(u2);
+    for (const s of [typist, other]) await ask(s, 'room:join', { roomId });
+    const typing = new EventLog(other, 'typing');
+    const messages = new EventLog<Message>(other, 'message');
+    const acks = await Promise.all(
+      Array.from({ length: 20 }, () => ask(typist, 'typing', { roomId, isTyping: true })),
+    );
+    expect(acks.every((a) => a.ok)).toBe(true);
+    await ask(typist, 'message:send', { roomId, body: 'after the burst' });
+    await messages.waitForCount(1);
+    expect(typing.items).toHaveLength(2);
+  });
+
+  it('caps a group room at MAX_ROOM_MEMBERS with 409', async () => {
+    const [owner, a, b, c] = await Promise.all([0, 1, 2, 3].map(() => registerUser(app.url)));
+    expect((await createRoom(owner, [a, b, c])).status).toBe(409);
+    const room = await createRoom(owner, [a]);
+    expect(room.status).toBe(201);
+    const add = (u: Registered) =>
+      http(app.url, `/api/rooms/${room.body.id}/members`, {
+        token: owner.token,
+        body: { userId: u.user.id },
+      });
+    expect((await add(b)).status).toBe(200);
+    const full = await add(c);
+    expect(full.status).toBe(409);
+    expect(full.body).toEqual({ statusCode: 409, error: 'Conflict', message: expect.any(String) });
+    expect((await add(b)).status).toBe(200); // an existing member: no change, not refused
+  });
+
+  it('rate limits creating rooms and adding members per user: 429 with Retry-After', async () => {
+    const [owner, friend] = await Promise.all([registerUser(app.url), registerUser(app.url)]);
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await createRoom(owner, [])).status);
+    expect(statuses).toEqual([201, 201, 201, 201, 201]);
+    const refused = await createRoom(owner, [friend]);
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    // Another user has an allowance of their own.
+    expect((await createRoom(friend, [])).status).toBe(201);
+  });
+
+  it('sends presence events only for rooms within PRESENCE_MAX_ROOM_SIZE', async () => {
+    const [watcher, arriving, third] = await Promise.all(
+      [0, 1, 2].map(() => registerUser(app.url)),
+    );
+    const small = (await createRoom(watcher, [arriving])).body.id;
+    const big = (await createRoom(watcher, [arriving, third])).body.id;
+    const w = await connect(watcher);
+    for (const roomId of [small, big]) await ask(w, 'room:join', { roomId });
+    const presence = new EventLog<{ roomId: string; userId: string; online: boolean }>(
+      w,
+      'presence',
+    );
+    await connect(arriving);
+    // The event names every room it is for at once: once the small room's is here, a big
+    // room's would be too.
+    await presence.waitForMatch((p) => p.userId === arriving.user.id && p.online);
+    expect(presence.items.filter((p) => p.userId === arriving.user.id)).toEqual([
+      { roomId: small, userId: arriving.user.id, online: true },
+    ]);
+    // room:presence still answers for the big room.
+    const online = await ask<{ ok: boolean; online: string[] }>(w, 'room:presence', {
+      roomId: big,
+    });
+    expect(online.online.sort()).toEqual([watcher.user.id, arriving.user.id].sort());
+  });
+});
