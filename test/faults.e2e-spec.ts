@@ -3,7 +3,7 @@ import { createTestDatabase, query, type TestDatabase } from './helpers/database
 import { http, registerUser, type Registered } from './helpers/http';
 import { startInstance, startInstances, uniquePrefix, type Instance } from './helpers/instance';
 import { RedisProcess } from './helpers/redis-server';
-import { ask, connectSocket, EventLog, type ClientSocket } from './helpers/socket';
+import { ask, connectSocket, EventLog, nextDisconnect, type ClientSocket } from './helpers/socket';
 import { openSse } from './helpers/sse';
 import { TcpProxy } from './helpers/tcp-proxy';
 import { waitUntil } from './helpers/wait';
@@ -15,6 +15,11 @@ interface Message {
 }
 
 const ready = async (i: Instance): Promise<number> => (await fetch(`${i.url}/health/ready`)).status;
+const waitingLongPolls = async (i: Instance): Promise<number> =>
+  Number(
+    /^realtime_longpoll_waiting (\d+)/m.exec(await (await fetch(`${i.url}/metrics`)).text())?.[1] ??
+      0,
+  );
 
 describe('Redis faults (a private redis-server)', () => {
   let db: TestDatabase;
@@ -47,6 +52,36 @@ describe('Redis faults (a private redis-server)', () => {
     await redis?.stop();
     await db?.drop();
   });
+
+  it('ends a login on every instance even when its logout is not heard over the bus: sockets, SSE and long-polls within 30 s', async () => {
+    // A second login of bob's, used on instance b only; logged out on a while Redis is down.
+    const login = await http<{ accessToken: string }>(a.url, '/api/auth/login', {
+      body: { username: bob.user.username, password: 'correct horse battery' },
+    });
+    expect(login.status).toBe(200);
+    const token = login.body.accessToken;
+    const socket = await connectSocket(b.url, token);
+    const closed = nextDisconnect(socket);
+    const stream = await openSse(`${b.url}/api/notifications/stream`, {
+      authorization: `Bearer ${token}`,
+    });
+    const wait = http(b.url, '/api/notifications/wait?after=0&timeout=60', { token });
+    // The wait is registered once b counts it (it answers at once only with a backlog).
+    await waitUntil(async () => (await waitingLongPolls(b)) > 0, 10_000, 'the long-poll waits');
+
+    await redis.stop();
+    const out = await http(a.url, '/api/auth/logout', { method: 'POST', token });
+    expect(out.status).toBe(204);
+    const started = Date.now();
+    expect(await closed).toBe('io server disconnect');
+    await stream.ended;
+    expect((await wait).status).toBe(401);
+    expect(Date.now() - started).toBeLessThan(30_000);
+    // And the token is refused there now.
+    expect((await http(b.url, '/api/me', { token })).status).toBe(401);
+    await redis.start();
+    await waitUntil(async () => (await ready(a)) === 200 && (await ready(b)) === 200, 20_000);
+  }, 60_000);
 
   it('survives a Redis restart: readiness 503 while down, sends still acknowledged, delivery resumes by itself, cursors recover the gap', async () => {
     const sa = await connectSocket(a.url, alice.token);

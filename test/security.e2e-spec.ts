@@ -88,6 +88,11 @@ describe('authorisation, bad input and abuse', () => {
         algorithm: 'HS256',
         expiresIn: 60,
       }),
+      // Correctly signed, with a live session id, but the session is another user's.
+      "someone else's session": jwt.sign({ sub: stranger.user.id, sid: claims.sid }, TEST_SECRET, {
+        algorithm: 'HS256',
+        expiresIn: 60,
+      }),
       'api key as bearer': TEST_API_KEY,
     };
   }
@@ -269,31 +274,33 @@ describe('authorisation, bad input and abuse', () => {
     bystander.close();
   });
 
-  it('caps connections per user, separately for sockets and notification streams', async () => {
+  it('caps connections per user over sockets, streams and waiting long-polls together', async () => {
     const u = await registerUser(app.url);
-    const sockets = await Promise.all([0, 1, 2].map(() => connectSocket(app.url, u.token)));
+    const sockets = await Promise.all([0, 1].map(() => connectSocket(app.url, u.token)));
+    const stream = await openSse(`${app.url}/api/notifications/stream`, {
+      authorization: `Bearer ${u.token}`,
+    });
+    expect(stream.status).toBe(200);
+    // Three of three are open: a fourth of any kind is refused.
     await expect(connectSocket(app.url, u.token)).rejects.toThrow('too many connections');
+    const sse = await http(app.url, '/api/notifications/stream', { token: u.token });
+    expect(sse.status).toBe(429);
+    const poll = await http(app.url, '/api/notifications/wait?after=0&timeout=1', {
+      token: u.token,
+    });
+    expect(poll.status).toBe(429);
+    expect(poll.body).toMatchObject({ statusCode: 429, message: 'too many connections' });
     const other = await connectSocket(app.url, stranger.token);
     expect(other.connected).toBe(true);
+    // One goes: its slot is free again (for any kind).
     sockets[0].close();
-    await waitUntil(async () => {
-      try {
-        (await connectSocket(app.url, u.token)).close();
-        return true;
-      } catch {
-        return false;
-      }
-    });
-    const streams = await Promise.all(
-      [0, 1, 2].map(() =>
-        openSse(`${app.url}/api/notifications/stream`, { authorization: `Bearer ${u.token}` }),
-      ),
+    await waitUntil(
+      async () =>
+        (await http(app.url, '/api/notifications/wait?after=0&timeout=1', { token: u.token }))
+          .status === 200,
     );
-    expect(streams.map((s) => s.status)).toEqual([200, 200, 200]);
-    const fourth = await http(app.url, '/api/notifications/stream', { token: u.token });
-    expect(fourth.status).toBe(429);
     for (const s of [...sockets, other]) s.close();
-    for (const s of streams) s.close();
+    stream.close();
   });
 
   it('limits a flooding user while another user keeps sending', async () => {

@@ -20,7 +20,8 @@ export class Authenticator {
   async fromToken(token: string): Promise<AuthUser | null> {
     const user = await this.tokens.verify(token);
     if (user === null) return null;
-    if (user.sessionId !== null && !(await this.sessions.isActive(user.sessionId))) return null;
+    if (user.sessionId !== null && !(await this.sessions.isActive(user.sessionId, user.userId)))
+      return null;
     return user;
   }
 
@@ -29,11 +30,19 @@ export class Authenticator {
     return token === null ? null : this.fromToken(token);
   }
 
+  /** True while the login behind an authenticated connection is still active (cached briefly). */
+  stillActive(user: AuthUser): Promise<boolean> {
+    return user.sessionId === null
+      ? Promise.resolve(user.expiresAt > Date.now() / 1000)
+      : this.sessions.isActive(user.sessionId, user.userId);
+  }
+
   /** A stream ticket stands in for the token of the login that asked for it. */
   async fromTicket(ticket: string): Promise<AuthUser | null> {
     const redeemed = await this.tickets.redeem(ticket);
-    if (redeemed === null || !(await this.sessions.isActive(redeemed.sessionId))) return null;
-    // The stream lives as long as the login would; ends early on logout via the bus.
-    return { ...redeemed, expiresAt: Math.floor(Date.now() / 1000) + 24 * 3600 };
+    if (redeemed === null) return null;
+    // The stream lives as long as the login that issued the ticket, and ends with it.
+    const expiresAt = await this.sessions.activeUntil(redeemed.sessionId, redeemed.userId);
+    return expiresAt === null ? null : { ...redeemed, expiresAt };
   }
 }

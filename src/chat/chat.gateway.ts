@@ -11,7 +11,8 @@ import {
 } from '@nestjs/websockets';
 import type { Server, Socket } from 'socket.io';
 import { Bus } from '../bus/bus';
-import { acknowledge, parsePayload, type Ack } from '../realtime/ack';
+import { Authenticator } from '../auth/authenticator.service';
+import { acknowledge, AckException, parsePayload, type Ack } from '../realtime/ack';
 import { RateWindow } from '../realtime/rate-window';
 import { Sequencer } from '../realtime/sequencer';
 import { chatRoom, userRoom, type SocketData } from '../realtime/socket-data';
@@ -23,7 +24,6 @@ import { PresenceService } from './presence/presence.service';
 import { RoomsService } from './rooms.service';
 import './chat.events';
 
-const userOf = (socket: Socket): string => (socket.data as SocketData).user.userId;
 const CHAT_ROOM_PREFIX = chatRoom('');
 const GAP_TIMEOUT_MS = 250;
 /** Typing indicators per user and room that reach others: at most this many a second. */
@@ -56,6 +56,7 @@ export class ChatGateway
   });
 
   constructor(
+    private readonly auth: Authenticator,
     private readonly chat: ChatService,
     private readonly rooms: RoomsService,
     private readonly presence: PresenceService,
@@ -104,6 +105,18 @@ export class ChatGateway
     if (data.user !== undefined) this.presence.socketDisconnected(data.user.userId);
   }
 
+  /**
+   * The socket's user, while its login lasts. A login revoked on another instance whose bus event
+   * was lost is still known here within the session cache's life (the periodic re-check evicts
+   * it sooner): nothing more is accepted from its sockets, and the socket is closed.
+   */
+  private async userOf(socket: Socket): Promise<string> {
+    const user = (socket.data as SocketData).user;
+    if (await this.auth.stillActive(user)) return user.userId;
+    socket.disconnect(true);
+    throw new AckException('UNAUTHORIZED', 'the login has ended');
+  }
+
   @SubscribeMessage('room:join')
   join(
     @ConnectedSocket() socket: Socket,
@@ -111,7 +124,7 @@ export class ChatGateway
   ): Promise<Ack<{ room: RoomView; lastSeq: number }>> {
     return acknowledge(async () => {
       const { roomId } = await parsePayload(RoomRefDto, payload);
-      const room = await this.rooms.get(userOf(socket), roomId);
+      const room = await this.rooms.get(await this.userOf(socket), roomId);
       await socket.join(chatRoom(roomId));
       // Live delivery here starts after lastSeq; the client catches up to it with messages:sync.
       this.messages.track(roomId, room.lastSeq);
@@ -136,7 +149,7 @@ export class ChatGateway
     return acknowledge(async () => {
       const dto = await parseSendPayload(payload);
       const { message } = await this.chat.send(
-        userOf(socket),
+        await this.userOf(socket),
         dto.roomId,
         dto.body,
         dto.clientMsgId,
@@ -152,7 +165,7 @@ export class ChatGateway
   ): Promise<Ack<{ messages: MessageView[]; hasMore: boolean }>> {
     return acknowledge(async () => {
       const dto = await parsePayload(SyncDto, payload);
-      const page = await this.chat.history(userOf(socket), dto.roomId, {
+      const page = await this.chat.history(await this.userOf(socket), dto.roomId, {
         afterSeq: dto.afterSeq,
         limit: dto.limit ?? 50,
       });
@@ -164,7 +177,7 @@ export class ChatGateway
   typing(@ConnectedSocket() socket: Socket, @MessageBody() payload: unknown): Promise<Ack> {
     return acknowledge(async () => {
       const { roomId, isTyping } = await parsePayload(TypingDto, payload);
-      const userId = userOf(socket);
+      const userId = await this.userOf(socket);
       // A joined socket was authorised at join (and leaves on losing membership); others ask.
       if (!socket.rooms.has(chatRoom(roomId))) await this.rooms.assertMember(userId, roomId);
       // Over the limit: acknowledged, and dropped.
@@ -178,7 +191,7 @@ export class ChatGateway
   read(@ConnectedSocket() socket: Socket, @MessageBody() payload: unknown): Promise<Ack> {
     return acknowledge(async () => {
       const { roomId, seq } = await parsePayload(SocketReadDto, payload);
-      await this.chat.markRead(userOf(socket), roomId, seq);
+      await this.chat.markRead(await this.userOf(socket), roomId, seq);
       return {};
     });
   }
@@ -190,7 +203,7 @@ export class ChatGateway
   ): Promise<Ack<{ online: string[] }>> {
     return acknowledge(async () => {
       const { roomId } = await parsePayload(RoomRefDto, payload);
-      await this.rooms.assertMember(userOf(socket), roomId);
+      await this.rooms.assertMember(await this.userOf(socket), roomId);
       const members = await this.rooms.memberIds(roomId);
       const online = await this.presence.online(members);
       return { online: members.filter((m) => online.has(m)) };

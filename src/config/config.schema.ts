@@ -159,7 +159,7 @@ export interface AppConfig {
   logLevel: Env['LOG_LEVEL'];
   shutdownTimeoutMs: number;
   corsOrigins: string[];
-  /** Sockets, and separately notification streams, one user may hold on one instance. */
+  /** Sockets, notification streams and waiting long-polls one user may hold on one instance, together. */
   maxConnectionsPerUser: number;
   /** statementTimeoutMs: the longest one statement may hold a pooled connection. */
   database: { url: string | undefined; pgliteDataDir: string; statementTimeoutMs: number };

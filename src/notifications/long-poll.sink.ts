@@ -7,6 +7,8 @@ export class LongPollSink implements NotificationSink {
   readonly result: Promise<NotificationView[]>;
   private resolve!: (items: NotificationView[]) => void;
   private done = false;
+  /** The wait ended because the login behind it ended (the request answers 401). */
+  loginEnded = false;
 
   constructor(
     readonly userId: string,
@@ -17,6 +19,12 @@ export class LongPollSink implements NotificationSink {
 
   write({ notification }: EncodedNotification): void {
     if (notification.seq > this.after) this.finish([notification]);
+  }
+
+  /** Ends the wait because its login ended. */
+  endLogin(): void {
+    this.loginEnded = true;
+    this.finish([]);
   }
 
   /** Ends the wait (timeout, hang-up, shutdown, or a backlog answer). */

@@ -1,11 +1,14 @@
-import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { Injectable, Logger, UnauthorizedException, type OnModuleDestroy } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { AuthUser } from '../auth/auth-user';
+import { SESSION_RECHECK_MS, SessionsService } from '../auth/sessions.service';
 import { Bus } from '../bus/bus';
+import { inBackground } from '../common/background';
 import { TooManyRequestsException } from '../common/too-many-requests.exception';
 import { InjectConfig, type AppConfig } from '../config/app.config';
 import { LifecycleService } from '../lifecycle/lifecycle.service';
 import { Metrics } from '../metrics/metrics.service';
+import { ConnectionCounter } from '../realtime/connection-counter';
 import { jitteredRetryMs, SSE_HEADERS, sseComment, sseEvent, sseRetry } from '../realtime/sse';
 import { LongPollSink } from './long-poll.sink';
 import { NotificationDelivery } from './notification-delivery';
@@ -24,6 +27,11 @@ interface OpenStream {
   sink: SseStreamSink;
 }
 
+interface Waiter {
+  sessionId: string | null;
+  sink: LongPollSink;
+}
+
 /**
  * The SSE and long-poll edges of the notification feed: authenticate (done by the guard),
  * subscribe first, then read the backlog, then go live; release everything when the client
@@ -33,10 +41,10 @@ interface OpenStream {
 export class NotificationStreams implements OnModuleDestroy {
   private readonly logger = new Logger('NotificationStreams');
   private readonly streams = new Set<OpenStream>();
-  private readonly waiters = new Set<LongPollSink>();
+  private readonly waiters = new Set<Waiter>();
   private readonly cleanups: Array<() => void> = [];
   private readonly heartbeat: NodeJS.Timeout;
-  private readonly maxPerUser: number;
+  private readonly recheck: NodeJS.Timeout;
 
   constructor(
     private readonly notifications: NotificationsService,
@@ -45,8 +53,9 @@ export class NotificationStreams implements OnModuleDestroy {
     private readonly bus: Bus,
     @InjectConfig() config: AppConfig,
     private readonly metrics: Metrics,
+    private readonly sessions: SessionsService,
+    private readonly connections: ConnectionCounter,
   ) {
-    this.maxPerUser = config.maxConnectionsPerUser;
     metrics.gauge(
       'realtime_sse_streams_open',
       'Open notification SSE streams',
@@ -60,25 +69,30 @@ export class NotificationStreams implements OnModuleDestroy {
     // One timer for every stream: a comment per stream per interval, and expired logins end.
     this.heartbeat = setInterval(() => this.beat(), config.sse.heartbeatMs);
     this.heartbeat.unref();
+    // The bus can lose a logout: the sessions of open streams and waits are re-read from the
+    // database as often as the sockets' are.
+    this.recheck = setInterval(
+      () => inBackground(this.logger, 'session re-check', () => this.endRevokedSessions()),
+      SESSION_RECHECK_MS,
+    );
+    this.recheck.unref();
     this.cleanups.push(
       this.lifecycle.onDrain(() => this.closeAll()),
-      this.bus.subscribe('auth.session-ended', ({ sessionId }) => {
-        for (const s of this.streams) if (s.sessionId === sessionId) s.sink.close();
-      }),
+      this.bus.subscribe('auth.session-ended', ({ sessionId }) => this.endSession(sessionId)),
     );
   }
 
   onModuleDestroy(): void {
     clearInterval(this.heartbeat);
+    clearInterval(this.recheck);
     for (const cleanup of this.cleanups) cleanup();
     this.closeAll();
   }
 
   /** Serves one SSE stream; `cursor` null means live notifications only. */
   async stream(user: AuthUser, cursor: number | null, req: Request, res: Response): Promise<void> {
-    let mine = 0;
-    for (const s of this.streams) if (s.sink.userId === user.userId) mine++;
-    if (mine >= this.maxPerUser) throw new TooManyRequestsException(1000);
+    const slot = this.connections.acquire(user.userId);
+    if (slot === null) throw new TooManyRequestsException(1000, 'too many connections');
     res.writeHead(200, SSE_HEADERS);
     res.write(sseRetry(jitteredRetryMs())); // first bytes at once: a quiet stream still opens
     const sink = new SseStreamSink(user.userId, res, cursor ?? 0, () =>
@@ -87,6 +101,7 @@ export class NotificationStreams implements OnModuleDestroy {
     const open: OpenStream = { sessionId: user.sessionId, expiresAt: user.expiresAt, sink };
     this.streams.add(open);
     const release = (): void => {
+      slot();
       this.streams.delete(open);
       this.delivery.detach(sink);
       sink.close();
@@ -132,8 +147,11 @@ export class NotificationStreams implements OnModuleDestroy {
     timeoutSeconds: number,
     req: Request,
   ): Promise<{ items: NotificationView[]; lastSeq: number }> {
+    const slot = this.connections.acquire(user.userId);
+    if (slot === null) throw new TooManyRequestsException(1000, 'too many connections');
     const sink = new LongPollSink(user.userId, after);
-    this.waiters.add(sink);
+    const waiter: Waiter = { sessionId: user.sessionId, sink };
+    this.waiters.add(waiter);
     const timer = setTimeout(() => sink.finish([]), timeoutSeconds * 1000);
     const onClose = (): void => sink.finish([]);
     req.on('close', onClose);
@@ -147,12 +165,14 @@ export class NotificationStreams implements OnModuleDestroy {
         sink.finish(backlog);
       }
       const items = await sink.result; // ...then wait
+      if (sink.loginEnded) throw new UnauthorizedException('the login has ended');
       return { items, lastSeq: items.length > 0 ? items[items.length - 1].seq : after };
     } finally {
       clearTimeout(timer);
       req.off('close', onClose);
-      this.waiters.delete(sink);
+      this.waiters.delete(waiter);
       this.delivery.detach(sink);
+      slot();
     }
   }
 
@@ -165,8 +185,21 @@ export class NotificationStreams implements OnModuleDestroy {
     }
   }
 
+  private endSession(sessionId: string): void {
+    for (const s of this.streams) if (s.sessionId === sessionId) s.sink.close();
+    for (const w of this.waiters) if (w.sessionId === sessionId) w.sink.endLogin();
+  }
+
+  private async endRevokedSessions(): Promise<void> {
+    const ids = new Set<string>();
+    for (const s of this.streams) if (s.sessionId !== null) ids.add(s.sessionId);
+    for (const w of this.waiters) if (w.sessionId !== null) ids.add(w.sessionId);
+    if (ids.size === 0) return;
+    for (const sessionId of await this.sessions.ended(ids)) this.endSession(sessionId);
+  }
+
   private closeAll(): void {
     for (const s of this.streams) s.sink.close();
-    for (const w of this.waiters) w.finish([]);
+    for (const w of this.waiters) w.sink.finish([]);
   }
 }

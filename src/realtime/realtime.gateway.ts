@@ -8,11 +8,12 @@ import {
 } from '@nestjs/websockets';
 import type { Server, Socket } from 'socket.io';
 import { Authenticator } from '../auth/authenticator.service';
+import { SESSION_RECHECK_MS, SessionsService } from '../auth/sessions.service';
 import { Bus } from '../bus/bus';
-import { InjectConfig, type AppConfig } from '../config/app.config';
 import { isDatabaseUnavailable } from '../database/database-errors';
 import { LifecycleService } from '../lifecycle/lifecycle.service';
 import { Metrics } from '../metrics/metrics.service';
+import { ConnectionCounter } from './connection-counter';
 import { bufferedBytes, dropConnection, SOCKET_MAX_BUFFERED_BYTES } from './slow-consumer';
 import { sessionRoom, userRoom, type SocketData } from './socket-data';
 import { SocketServerRef } from './socket-server.ref';
@@ -41,6 +42,8 @@ export class RealtimeGateway
 {
   private readonly logger = new Logger('Realtime');
   private readonly expiryTimers = new Map<string, NodeJS.Timeout>();
+  /** Each connected socket's slot in the per-user connection count. */
+  private readonly slots = new Map<string, () => void>();
   private readonly cleanups: Array<() => void> = [];
 
   @WebSocketServer()
@@ -52,7 +55,8 @@ export class RealtimeGateway
     private readonly lifecycle: LifecycleService,
     private readonly serverRef: SocketServerRef,
     private readonly metrics: Metrics,
-    @InjectConfig() private readonly config: AppConfig,
+    private readonly sessions: SessionsService,
+    private readonly connections: ConnectionCounter,
   ) {
     metrics.gauge(
       'realtime_sockets_connected',
@@ -77,7 +81,15 @@ export class RealtimeGateway
       }
     }, 500);
     sweep.unref();
-    this.cleanups.push(() => clearInterval(sweep));
+    const recheck = setInterval(
+      () => inBackground(this.logger, 'session re-check', () => this.endRevokedSessions()),
+      SESSION_RECHECK_MS,
+    );
+    recheck.unref();
+    this.cleanups.push(
+      () => clearInterval(sweep),
+      () => clearInterval(recheck),
+    );
     server.use((socket: Socket, next: (err?: Error) => void) => {
       void this.authenticate(socket).then(
         (ok) => next(ok ? undefined : new Error('unauthorized')),
@@ -99,10 +111,12 @@ export class RealtimeGateway
   handleConnection(socket: Socket): void {
     const data = socket.data as Partial<SocketData>;
     const user = data.user;
-    if (user === undefined) {
+    const slot = user === undefined ? null : this.connections.acquire(user.userId);
+    if (user === undefined || slot === null) {
       socket.disconnect(true);
       return;
     }
+    this.slots.set(socket.id, slot);
     // The in-process adapter joins synchronously; the promise type is the adapter interface's.
     const rooms = [
       userRoom(user.userId),
@@ -113,6 +127,8 @@ export class RealtimeGateway
   }
 
   handleDisconnect(socket: Socket): void {
+    this.slots.get(socket.id)?.();
+    this.slots.delete(socket.id);
     const timer = this.expiryTimers.get(socket.id);
     if (timer !== undefined) clearTimeout(timer);
     this.expiryTimers.delete(socket.id);
@@ -127,10 +143,23 @@ export class RealtimeGateway
     const auth = socket.handshake.auth as Record<string, unknown> | undefined;
     const user = await this.auth.fromHeaders(socket.handshake.headers, auth?.token);
     if (user === null) return false;
-    const open = this.server.of('/').adapter.rooms.get(userRoom(user.userId))?.size ?? 0;
-    if (open >= this.config.maxConnectionsPerUser) throw new TooManyConnections();
+    // Checked here so the client gets connect_error; the slot is taken once connected.
+    if (this.connections.full(user.userId)) throw new TooManyConnections();
     (socket.data as SocketData).user = user;
     return true;
+  }
+
+  /** Ends the sockets of logins that ended without this instance hearing of it. */
+  private async endRevokedSessions(): Promise<void> {
+    const prefix = sessionRoom('');
+    const ids: string[] = [];
+    for (const room of this.server.of('/').adapter.rooms.keys())
+      if (room.startsWith(prefix)) ids.push(room.slice(prefix.length));
+    if (ids.length === 0) return;
+    for (const sessionId of await this.sessions.ended(ids)) {
+      this.logger.log(`session ${sessionId} ended; closing its sockets`);
+      this.server.in(sessionRoom(sessionId)).disconnectSockets(true);
+    }
   }
 
   private scheduleExpiry(socket: Socket, expiresAt: number): void {
