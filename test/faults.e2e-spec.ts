@@ -36,7 +36,7 @@ describe('Redis faults (a private redis-server)', () => {
     [a, b] = await startInstances(2, {
       databaseUrl: db.url,
       id: 'rf',
-      env: { REDIS_URL: redis.url, REDIS_PREFIX: 'rf:' },
+      env: { REDIS_URL: redis.url, REDIS_PREFIX: 'rf:', RATE_LIMIT_MESSAGES: '100000' },
     });
     [alice, bob] = await Promise.all([registerUser(a.url), registerUser(a.url)]);
     roomId = (
@@ -81,6 +81,55 @@ describe('Redis faults (a private redis-server)', () => {
     expect((await http(b.url, '/api/me', { token })).status).toBe(401);
     await redis.start();
     await waitUntil(async () => (await ready(a)) === 200 && (await ready(b)) === 200, 20_000);
+  }, 60_000);
+
+  it('delivers live what was committed during a Redis outage once Redis is back, with no newer event: 1,500 messages and notifications, in order', async () => {
+    const room = (
+      await http<{ id: string }>(a.url, '/api/rooms', {
+        token: alice.token,
+        body: { name: 'outage', memberIds: [bob.user.id] },
+      })
+    ).body.id;
+    const sa = await connectSocket(a.url, alice.token);
+    const sb = await connectSocket(b.url, bob.token);
+    const messages = new EventLog<Message>(sb, 'message');
+    const notifications = new EventLog<{ seq: number; title: string }>(sb, 'notification');
+    await ask(sa, 'room:join', { roomId: room });
+    await ask(sb, 'room:join', { roomId: room });
+    expect(await ask(sa, 'message:send', { roomId: room, body: 'm0' })).toMatchObject({
+      ok: true,
+    });
+    await messages.waitForCount(1);
+
+    await redis.stop();
+    await waitUntil(async () => (await ready(a)) === 503, 10_000, 'readiness 503');
+    const acks = await Promise.all(
+      Array.from({ length: 1500 }, (_, i) =>
+        ask<{ ok: boolean }>(sa, 'message:send', { roomId: room, body: `m${i + 1}` }),
+      ),
+    );
+    expect(acks.every((x) => x.ok)).toBe(true);
+    for (const title of ['n1', 'n2'])
+      expect(
+        (
+          await http(a.url, '/api/notifications', {
+            apiKey: TEST_API_KEY,
+            body: { userIds: [bob.user.id], kind: 'system', title, body: '' },
+          })
+        ).status,
+      ).toBe(202);
+    expect(messages.items).toHaveLength(1); // nothing crossed while Redis was down
+
+    await redis.start();
+    const back = Date.now();
+    await messages.waitForCount(1501, 15_000);
+    await notifications.waitForCount(2, 15_000);
+    expect(Date.now() - back).toBeLessThan(15_000);
+    expect(messages.items.map((m) => m.seq)).toEqual(Array.from({ length: 1501 }, (_, i) => i + 1));
+    expect(notifications.items.map((n) => n.title)).toEqual(['n1', 'n2']);
+    sa.close();
+    sb.close();
+    await waitUntil(async () => (await ready(a)) === 200 && (await ready(b)) === 200, 15_000);
   }, 60_000);
 
   it('survives a Redis restart: readiness 503 while down, sends still acknowledged, delivery resumes by itself, cursors recover the gap', async () => {

@@ -37,6 +37,12 @@ export abstract class Bus {
   abstract publishBatch<T extends BusTopic>(topic: T, payloads: readonly BusTopics[T][]): void;
   /** Registers a handler; returns the function that removes it. */
   abstract subscribe<T extends BusTopic>(topic: T, handler: BusHandler<T>): () => void;
+  /**
+   * Registers a listener for "events may have been lost": the transport reconnected, or another
+   * instance's publishes failed for a while. Listeners re-read from the database whatever they
+   * track. Returns the function that removes it.
+   */
+  abstract onResync(listener: () => void): () => void;
   /** Publishes a canary through the transport and resolves true if it came back in time. */
   abstract probe(timeoutMs: number): Promise<boolean>;
   abstract stats(): BusStats;

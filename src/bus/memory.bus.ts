@@ -28,6 +28,11 @@ export class MemoryBus extends Bus {
     return this.local.add(topic, handler).remove;
   }
 
+  /** In one process nothing is ever lost in transit. */
+  onResync(): () => void {
+    return () => undefined;
+  }
+
   probe(): Promise<boolean> {
     return Promise.resolve(true);
   }

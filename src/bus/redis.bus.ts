@@ -16,6 +16,8 @@ interface Envelope {
 }
 
 const CANARY = '_canary';
+/** Control message on the canary channel: "my publishes failed; re-read what you track". */
+const RESYNC = '_resync';
 const PING_INTERVAL_MS = 5000;
 const PING_TIMEOUT_MS = 3000;
 
@@ -32,6 +34,11 @@ export class RedisBus extends Bus {
   private readonly probes = new Map<string, () => void>();
   private readonly pingTimer: NodeJS.Timeout;
   private lastFailureLog = 0;
+  private readonly resyncListeners = new Set<() => void>();
+  /** The subscriber lost its connection: whatever was published meanwhile never reached us. */
+  private subscriberLost = false;
+  /** A publish failed: other instances missed it; tell them once publishing works again. */
+  private publishLost = false;
 
   constructor(
     private readonly publisher: Redis,
@@ -43,9 +50,22 @@ export class RedisBus extends Bus {
     subscriber.on('message', (channel: string, message: string) =>
       this.onMessage(channel, message),
     );
-    void this.subscriber
+    this.subscriber
       .subscribe(this.channel(CANARY))
       .catch((err: unknown) => this.logFailure('subscribe', err));
+    subscriber.on('close', () => (this.subscriberLost = true));
+    // ioredis subscribes every channel again when it reconnects, then says ready.
+    subscriber.on('ready', () => {
+      if (!this.subscriberLost) return;
+      this.subscriberLost = false;
+      this.logger.log('subscriber reconnected; re-reading what was published meanwhile');
+      this.resync();
+    });
+    publisher.on('ready', () => {
+      if (!this.publishLost) return;
+      this.publishLost = false;
+      this.send(CANARY, { o: this.instanceId, t: Date.now(), p: RESYNC });
+    });
     // An idle subscriber can die silently (NAT, a hung server): ping it, and reconnect when the
     // answer does not come. ioredis re-subscribes every channel after reconnecting.
     this.pingTimer = setInterval(() => this.pingSubscriber(), PING_INTERVAL_MS);
@@ -76,15 +96,32 @@ export class RedisBus extends Bus {
   subscribe<T extends BusTopic>(topic: T, handler: BusHandler<T>): () => void {
     const { first, remove } = this.local.add(topic, handler);
     if (first) {
-      void this.subscriber
+      this.subscriber
         .subscribe(this.channel(topic))
         .catch((err: unknown) => this.logFailure('subscribe', err));
     }
     return () => {
       if (remove()) {
-        void this.subscriber.unsubscribe(this.channel(topic)).catch(() => undefined);
+        this.subscriber.unsubscribe(this.channel(topic)).catch(() => undefined);
       }
     };
+  }
+
+  onResync(listener: () => void): () => void {
+    this.resyncListeners.add(listener);
+    return () => this.resyncListeners.delete(listener);
+  }
+
+  private resync(): void {
+    for (const listener of this.resyncListeners) {
+      try {
+        listener();
+      } catch (err) {
+        this.logger.error(
+          `resync listener failed: ${err instanceof Error ? err.message : String(err)}`,
+        );
+      }
+    }
   }
 
   probe(timeoutMs: number): Promise<boolean> {
@@ -127,6 +164,7 @@ export class RedisBus extends Bus {
     }
     this.publisher.publish(this.channel(topic), json).catch((err: unknown) => {
       this.counters.publishFailures++;
+      if (topic !== CANARY) this.publishLost = true;
       this.logFailure(`publish ${topic}`, err);
     });
   }
@@ -141,7 +179,9 @@ export class RedisBus extends Bus {
       return;
     }
     if (topic === CANARY) {
-      if (envelope.o === this.instanceId && typeof envelope.p === 'string')
+      if (envelope.p === RESYNC) {
+        if (envelope.o !== this.instanceId) this.resync();
+      } else if (envelope.o === this.instanceId && typeof envelope.p === 'string')
         this.probes.get(envelope.p)?.();
       return;
     }

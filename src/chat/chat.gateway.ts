@@ -1,4 +1,4 @@
-import { type OnModuleDestroy } from '@nestjs/common';
+import { Logger, type OnModuleDestroy } from '@nestjs/common';
 import {
   ConnectedSocket,
   MessageBody,
@@ -11,6 +11,7 @@ import {
 } from '@nestjs/websockets';
 import type { Server, Socket } from 'socket.io';
 import { Bus } from '../bus/bus';
+import { inBackground } from '../common/background';
 import { Authenticator } from '../auth/authenticator.service';
 import { acknowledge, AckException, parsePayload, type Ack } from '../realtime/ack';
 import { RateWindow } from '../realtime/rate-window';
@@ -41,6 +42,7 @@ export class ChatGateway
   @WebSocketServer()
   private server!: Server;
 
+  private readonly logger = new Logger('ChatGateway');
   private readonly unsubscribers: Array<() => void> = [];
   /**
    * Typing is throttled where it is sent (so a chatty client costs no bus traffic) and again where
@@ -51,7 +53,8 @@ export class ChatGateway
   /** Orders each room's messages for this instance's sockets; see Sequencer. */
   private readonly messages = new Sequencer<MessageView>({
     gapTimeoutMs: GAP_TIMEOUT_MS,
-    fetch: (roomId, afterSeq, beforeSeq) => this.chat.range(roomId, afterSeq, beforeSeq),
+    fetch: (roomId, afterSeq, beforeSeq, limit) =>
+      this.chat.range(roomId, afterSeq, beforeSeq, limit),
     deliver: (roomId, message) => this.server.to(chatRoom(roomId)).emit('message', message),
   });
 
@@ -71,6 +74,9 @@ export class ChatGateway
     });
     this.unsubscribers.push(
       this.bus.subscribe('chat.message', (message) => this.messages.push(message.roomId, message)),
+      this.bus.onResync(() =>
+        inBackground(this.logger, 'room resync', () => this.messages.resyncAll()),
+      ),
       this.bus.subscribe('chat.typing', (e) => {
         if (!this.typingDelivered.allow(`${e.userId}:${e.roomId}`)) return;
         this.server.to(chatRoom(e.roomId)).except(userRoom(e.userId)).emit('typing', e);

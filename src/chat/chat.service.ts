@@ -98,8 +98,13 @@ export class ChatService {
   }
 
   /** Messages with afterSeq < seq < beforeSeq, ascending, for filling delivery gaps (no auth). */
-  range(roomId: string, afterSeq: number, beforeSeq: number | null): Promise<MessageView[]> {
-    return this.messages.between(roomId, afterSeq, beforeSeq, 1000);
+  range(
+    roomId: string,
+    afterSeq: number,
+    beforeSeq: number | null,
+    limit: number,
+  ): Promise<MessageView[]> {
+    return this.messages.between(roomId, afterSeq, beforeSeq, limit);
   }
 
   /**

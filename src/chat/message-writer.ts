@@ -191,11 +191,15 @@ export class MessageWriter implements BeforeApplicationShutdown {
       if (!isDatabaseUnavailable(err)) this.logger.error(`batch of ${drafts.length} failed`);
       throw err;
     }
-    const created: MessageView[] = [];
-    for (const o of outcomes) if (o.status === 'created') created.push(o.message);
+    // A repeated clientMsgId publishes its first message again: if that one's publish was lost
+    // (Redis was down), the retry is what brings it to the other instances; receivers drop seqs
+    // they already delivered.
+    const toPublish: MessageView[] = [];
+    for (const o of outcomes)
+      if (o.status === 'created' || o.status === 'duplicate') toPublish.push(o.message);
     // Published before the acks go out, so a receiver can never be told about a message later
     // than its sender's ack implies; the bus never throws into a committed write.
-    this.bus.publishBatch('chat.message', created);
+    this.bus.publishBatch('chat.message', toPublish);
     batch.forEach((p, i) => {
       const { index, repeat } = refs[i];
       const outcome = outcomes[index];

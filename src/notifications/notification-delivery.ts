@@ -6,6 +6,7 @@ import {
 } from '@nestjs/common';
 import type { Socket } from 'socket.io';
 import { Bus } from '../bus/bus';
+import { inBackground } from '../common/background';
 import { isDatabaseUnavailable } from '../database/database-errors';
 import { Metrics } from '../metrics/metrics.service';
 import { SocketServerRef } from '../realtime/socket-server.ref';
@@ -45,10 +46,11 @@ export class NotificationDelivery implements OnApplicationBootstrap, OnModuleDes
   /** Users with a Socket.IO room (a connected socket) on this instance. */
   private readonly socketUsers = new Set<string>();
   private readonly unsubscribe: () => void;
+  private readonly stopResync: () => void;
   private readonly sequencer = new Sequencer<NotificationView>({
     gapTimeoutMs: GAP_TIMEOUT_MS,
-    fetch: async (userId, after, before) =>
-      (await this.notifications.range(userId, after, before)).map(toNotificationView),
+    fetch: async (userId, after, before, limit) =>
+      (await this.notifications.range(userId, after, before, limit)).map(toNotificationView),
     deliver: (userId, notification) => this.fanOut(userId, notification),
   });
 
@@ -61,6 +63,9 @@ export class NotificationDelivery implements OnApplicationBootstrap, OnModuleDes
     this.unsubscribe = this.bus.subscribe('notification.created', ({ items }) => {
       for (const { userId, notification } of items) this.sequencer.push(userId, notification);
     });
+    this.stopResync = this.bus.onResync(() =>
+      inBackground(this.logger, 'notification resync', () => this.sequencer.resyncAll()),
+    );
   }
 
   onApplicationBootstrap(): void {
@@ -97,6 +102,7 @@ export class NotificationDelivery implements OnApplicationBootstrap, OnModuleDes
 
   onModuleDestroy(): void {
     this.unsubscribe();
+    this.stopResync();
   }
 
   /**
