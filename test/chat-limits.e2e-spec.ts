@@ -1,4 +1,4 @@
-import { createTestDatabase, type TestDatabase } from './helpers/database';
+import { createTestDatabase, query, type TestDatabase } from './helpers/database';
 import { http, registerUser, type Registered } from './helpers/http';
 import { startInstance, uniquePrefix, type Instance } from './helpers/instance';
 import { ask, connectSocket, EventLog, type ClientSocket } from './helpers/socket';
@@ -136,5 +136,84 @@ describe('chat limits', () => {
       roomId: big,
     });
     expect(online.online.sort()).toEqual([watcher.user.id, arriving.user.id].sort());
+  });
+
+  it("pages a user's hundreds of rooms newest activity first, each once, and caps memberIds at 100", async () => {
+    const me = await registerUser(app.url);
+    // 250 rooms seeded straight in (the API would rate limit this user, rightly), one a minute.
+    const seeded = await query<{ id: string }>(
+      db.url,
+      `WITH r AS (
+         INSERT INTO rooms (name, kind, created_at, last_activity_at)
+         SELECT 'bulk ' || g, 'group', now() - g * interval '1 minute', now() - g * interval '1 minute'
+         FROM generate_series(1, 250) g RETURNING id, last_activity_at)
+       INSERT INTO room_members (room_id, user_id) SELECT id, $1 FROM r RETURNING room_id AS id`,
+      [me.user.id],
+    );
+    expect(seeded).toHaveLength(250);
+    type Listed = { id: string; name: string };
+    const pages: Listed[][] = [];
+    let cursor: string | null = null;
+    do {
+      const path: string = `/api/rooms?limit=100${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`;
+      const res = await http<{ items: Listed[]; nextCursor: string | null }>(app.url, path, {
+        token: me.token,
+      });
+      expect(res.status).toBe(200);
+      pages.push(res.body.items);
+      cursor = res.body.nextCursor;
+    } while (cursor !== null && pages.length < 10);
+    expect(pages.map((p) => p.length)).toEqual([100, 100, 50]);
+    const names = pages.flat().map((r) => r.name);
+    expect(names).toEqual(Array.from({ length: 250 }, (_, i) => `bulk ${i + 1}`));
+
+    // Activity moves a room to the front.
+    const oldest = pages[2][49].id;
+    await http(app.url, `/api/rooms/${oldest}/messages`, { token: me.token, body: { body: 'hi' } });
+    const first = await http<{ items: Listed[] }>(app.url, '/api/rooms?limit=1', {
+      token: me.token,
+    });
+    expect(first.body.items.map((r) => r.id)).toEqual([oldest]);
+
+    for (const bad of ['garbage', 'eyJ4Ijox', encodeURIComponent('[1,2]')])
+      expect((await http(app.url, `/api/rooms?cursor=${bad}`, { token: me.token })).status).toBe(
+        400,
+      );
+    expect((await http(app.url, '/api/rooms?limit=201', { token: me.token })).status).toBe(400);
+
+    // A room of 150 (seeded past the cap): memberIds names 100, memberCount all, members pages.
+    const big = pages[0][0].id;
+    await query(
+      db.url,
+      `WITH u AS (
+         INSERT INTO users (username, display_name, password_hash)
+         SELECT 'bulk_' || substr(md5(random()::text), 1, 12) || g, 'Bulk ' || g, 'x'
+         FROM generate_series(1, 149) g RETURNING id)
+       INSERT INTO room_members (room_id, user_id, joined_at)
+       SELECT $1, id, now() + interval '1 second' FROM u`,
+      [big],
+    );
+    const room = await http<{ memberIds: string[]; memberCount: number }>(
+      app.url,
+      `/api/rooms/${big}`,
+      { token: me.token },
+    );
+    expect(room.body.memberIds).toHaveLength(100);
+    expect(room.body.memberIds[0]).toBe(me.user.id);
+    expect(room.body.memberCount).toBe(150);
+    const members: string[] = [];
+    let next: string | null = null;
+    do {
+      const path: string = `/api/rooms/${big}/members?limit=60${next === null ? '' : `&cursor=${encodeURIComponent(next)}`}`;
+      const res = await http<{
+        items: Array<{ userId: string; joinedAt: string }>;
+        nextCursor: string | null;
+      }>(app.url, path, { token: me.token });
+      members.push(...res.body.items.map((m) => m.userId));
+      next = res.body.nextCursor;
+    } while (next !== null && members.length < 1000);
+    expect(members).toHaveLength(150);
+    expect(new Set(members).size).toBe(150);
+    expect(members[0]).toBe(me.user.id);
   });
 });

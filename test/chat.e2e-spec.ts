@@ -86,6 +86,7 @@ describe('chat on one instance', () => {
         name: 'Team',
         kind: 'group',
         memberIds: expect.arrayContaining([alice.user.id, bob.user.id]),
+        memberCount: 2,
         lastSeq: 0,
         createdAt: expect.any(String),
       });

@@ -4,7 +4,9 @@ export interface RoomView {
   id: string;
   name: string;
   kind: RoomKind;
+  /** The first 100 members by join order; `memberCount` is the total. */
   memberIds: string[];
+  memberCount: number;
   lastSeq: number;
   createdAt: string;
 }

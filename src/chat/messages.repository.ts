@@ -87,7 +87,7 @@ inserted AS (
   RETURNING ${MESSAGE_COLUMNS}
 ),
 bumped AS (
-  UPDATE rooms r SET last_seq = n.top
+  UPDATE rooms r SET last_seq = n.top, last_activity_at = now()
   FROM (SELECT room_id, max(seq) AS top FROM numbered GROUP BY room_id) n
   WHERE r.id = n.room_id
 )

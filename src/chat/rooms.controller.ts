@@ -26,10 +26,11 @@ import {
   CreateRoomDto,
   DirectRoomDto,
   HistoryQuery,
+  PageQuery,
   ReadDto,
   SendMessageDto,
 } from './dto/chat.dto';
-import { RoomsService } from './rooms.service';
+import { RoomsService, type Page, type RoomMember } from './rooms.service';
 
 const RoomId = new ParseUUIDPipe({ version: undefined, errorHttpStatusCode: 400 });
 
@@ -60,11 +61,13 @@ export class RoomsController {
     return room;
   }
 
+  /** Newest activity first; `nextCursor` (opaque) fetches the next page, null on the last. */
   @Get()
-  async list(
+  list(
     @CurrentUser() user: AuthUser,
-  ): Promise<{ items: Array<RoomView & { unreadCount: number }> }> {
-    return { items: await this.rooms.list(user.userId) };
+    @Query() q: PageQuery,
+  ): Promise<Page<RoomView & { unreadCount: number }>> {
+    return this.rooms.list(user.userId, q.limit, q.cursor);
   }
 
   @Get(':id')
@@ -72,12 +75,14 @@ export class RoomsController {
     return this.rooms.get(user.userId, id);
   }
 
+  /** In join order, a page at a time; each item also names the member (username, displayName). */
   @Get(':id/members')
-  async members(
+  members(
     @CurrentUser() user: AuthUser,
     @Param('id', RoomId) id: string,
-  ): Promise<{ items: Array<{ id: string; username: string; displayName: string }> }> {
-    return { items: await this.rooms.members(user.userId, id) };
+    @Query() q: PageQuery,
+  ): Promise<Page<RoomMember>> {
+    return this.rooms.members(user.userId, id, q.limit, q.cursor);
   }
 
   @Post(':id/members')

@@ -8,6 +8,7 @@ import {
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
 import { Bus } from '../bus/bus';
+import { decodeCursor, encodeCursor } from '../common/page-cursor';
 import { TooManyRequestsException } from '../common/too-many-requests.exception';
 import { InjectConfig, type AppConfig } from '../config/app.config';
 import { rowsOf } from '../database/rows';
@@ -22,20 +23,42 @@ interface RoomRow {
   kind: RoomKind;
   last_seq: number | string;
   created_at: Date;
+  /** last_activity_at as text, to the microsecond: the list's keyset. */
+  activity_key: string;
   member_ids: string[] | null;
+  member_count: number | string;
 }
 
-const ROOM_COLUMNS = `r.id, r.name, r.kind, r.last_seq, r.created_at,
-  (SELECT array_agg(m.user_id::text ORDER BY m.joined_at, m.user_id) FROM room_members m WHERE m.room_id = r.id) AS member_ids`;
+/** A Room names its first members only; the whole list is paged (`members`). */
+export const ROOM_MEMBER_IDS_SHOWN = 100;
+
+const ROOM_COLUMNS = `r.id, r.name, r.kind, r.last_seq, r.created_at, r.last_activity_at::text AS activity_key,
+  (SELECT array_agg(f.user_id::text ORDER BY f.joined_at, f.user_id) FROM (
+     SELECT m.user_id, m.joined_at FROM room_members m WHERE m.room_id = r.id
+     ORDER BY m.joined_at, m.user_id LIMIT ${ROOM_MEMBER_IDS_SHOWN}) f) AS member_ids,
+  (SELECT count(*) FROM room_members m WHERE m.room_id = r.id) AS member_count`;
 
 const toRoomView = (row: RoomRow): RoomView => ({
   id: row.id,
   name: row.name,
   kind: row.kind,
   memberIds: row.member_ids ?? [],
+  memberCount: Number(row.member_count),
   lastSeq: Number(row.last_seq),
   createdAt: row.created_at.toISOString(),
 });
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export interface RoomMember {
+  userId: string;
+  joinedAt: string;
+  username: string;
+  displayName: string;
+}
 
 /** Rooms and their members. Membership is what authorises every room endpoint and event. */
 @Injectable()
@@ -134,7 +157,13 @@ export class RoomsService {
     return this.load(this.db.manager, roomId);
   }
 
-  async list(userId: string): Promise<Array<RoomView & { unreadCount: number }>> {
+  /** The user's rooms, newest activity first, a page at a time (keyset on activity, id). */
+  async list(
+    userId: string,
+    limit: number,
+    cursor: string | undefined,
+  ): Promise<Page<RoomView & { unreadCount: number }>> {
+    const after = cursor === undefined ? null : decodeCursor(cursor);
     const rows = rowsOf<RoomRow & { unread_count: number | string }>(
       await this.db.query(
         `SELECT ${ROOM_COLUMNS},
@@ -142,11 +171,21 @@ export class RoomsService {
              WHERE msg.room_id = r.id AND msg.seq > me.last_read_seq AND msg.sender_id <> me.user_id) AS unread_count
          FROM room_members me JOIN rooms r ON r.id = me.room_id
          WHERE me.user_id = $1
-         ORDER BY r.created_at DESC, r.id`,
-        [userId],
+           AND ($2::timestamptz IS NULL OR (r.last_activity_at, r.id) < ($2::timestamptz, $3::uuid))
+         ORDER BY r.last_activity_at DESC, r.id DESC
+         LIMIT $4`,
+        [userId, after?.at ?? null, after?.id ?? null, limit + 1],
       ),
     );
-    return rows.map((row) => ({ ...toRoomView(row), unreadCount: Number(row.unread_count) }));
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map((row) => ({ ...toRoomView(row), unreadCount: Number(row.unread_count) })),
+      nextCursor:
+        rows.length > limit && last !== undefined
+          ? encodeCursor({ at: last.activity_key, id: last.id })
+          : null,
+    };
   }
 
   async addMember(callerId: string, roomId: string, userId: string): Promise<RoomView> {
@@ -220,19 +259,46 @@ export class RoomsService {
   }
 
   /** Members with their names, for clients that show who is who. */
+  /** A room's members in the order they joined, a page at a time, with their names. */
   async members(
     userId: string,
     roomId: string,
-  ): Promise<Array<{ id: string; username: string; displayName: string }>> {
+    limit: number,
+    cursor: string | undefined,
+  ): Promise<Page<RoomMember>> {
     await this.assertMember(userId, roomId);
-    const rows = rowsOf<{ id: string; username: string; display_name: string }>(
+    const after = cursor === undefined ? null : decodeCursor(cursor);
+    const rows = rowsOf<{
+      user_id: string;
+      joined_at: Date;
+      joined_key: string;
+      username: string;
+      display_name: string;
+    }>(
       await this.db.query(
-        `SELECT u.id, u.username, u.display_name FROM room_members m JOIN users u ON u.id = m.user_id
-         WHERE m.room_id = $1 ORDER BY u.username`,
-        [roomId],
+        `SELECT m.user_id, m.joined_at, m.joined_at::text AS joined_key, u.username, u.display_name
+         FROM room_members m JOIN users u ON u.id = m.user_id
+         WHERE m.room_id = $1
+           AND ($2::timestamptz IS NULL OR (m.joined_at, m.user_id) > ($2::timestamptz, $3::uuid))
+         ORDER BY m.joined_at, m.user_id
+         LIMIT $4`,
+        [roomId, after?.at ?? null, after?.id ?? null, limit + 1],
       ),
     );
-    return rows.map((r) => ({ id: r.id, username: r.username, displayName: r.display_name }));
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map((r) => ({
+        userId: r.user_id,
+        joinedAt: r.joined_at.toISOString(),
+        username: r.username,
+        displayName: r.display_name,
+      })),
+      nextCursor:
+        rows.length > limit && last !== undefined
+          ? encodeCursor({ at: last.joined_key, id: last.user_id })
+          : null,
+    };
   }
 
   async memberIds(roomId: string): Promise<string[]> {

@@ -18,7 +18,7 @@ interface Message {
   createdAt: string;
 }
 interface Member {
-  id: string;
+  userId: string;
   username: string;
 }
 type Ack<T> = ({ ok: true } & T) | { ok: false; error: { code: string; message: string } };
@@ -190,8 +190,11 @@ export class ChatPanel {
 
   private async loadMembers(): Promise<void> {
     if (this.current === null) return;
-    const { items } = await api<{ items: Member[] }>(`/api/rooms/${this.current.id}/members`);
-    for (const m of items) this.names.set(m.id, m.username);
+    // Names of the first 200 members by join order; anyone else shows as a short id.
+    const { items } = await api<{ items: Member[] }>(
+      `/api/rooms/${this.current.id}/members?limit=200`,
+    );
+    for (const m of items) this.names.set(m.userId, m.username);
     this.renderOnline();
   }
 

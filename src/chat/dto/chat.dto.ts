@@ -74,6 +74,17 @@ export class HistoryQuery {
   limit: number = 50;
 }
 
+/** `?limit=&cursor=` of the paged room and member lists. */
+export class PageQuery {
+  @OptionalIntParam(1, 200)
+  limit: number = 100;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(512)
+  cursor?: string;
+}
+
 // Socket payloads
 
 export class RoomRefDto {

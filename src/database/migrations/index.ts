@@ -4,6 +4,7 @@ import { Notifications1732400000000 } from './1732400000000-notifications.migrat
 import { PriceAlerts1732500000000 } from './1732500000000-price-alerts.migration';
 import { Jobs1732600000000 } from './1732600000000-jobs.migration';
 import { UsersFillfactor1732700000000 } from './1732700000000-users-fillfactor.migration';
+import { RoomActivity1732800000000 } from './1732800000000-room-activity.migration';
 
 /** Every migration, in order. New ones are appended here. */
 export const migrations = [
@@ -13,4 +14,5 @@ export const migrations = [
   PriceAlerts1732500000000,
   Jobs1732600000000,
   UsersFillfactor1732700000000,
+  RoomActivity1732800000000,
 ];
