@@ -18,7 +18,7 @@
  * memory probe; all get the same symbols, the same subscriptions (each stream asks for 2 of 8
  * symbols, so every quote goes to N/4 streams) and the same open-loop publish schedule through
  * the same HTTP ingest shape; and the peers do the same observable work: same headers,
- * `retry: 2000`, a snapshot per symbol, then every quote, built and serialised once per quote.
+ * a `retry:` line, a snapshot per symbol, then every quote, built and serialised once per quote.
  * No target is asserted; the figures and ratios are written to bench/results/sse-fanout.*.
  *
  * Knobs (environment): BENCH_SSE_STREAMS (10000); BENCH_SSE_STEPS, the offered deliveries/s of
@@ -174,7 +174,7 @@ class SseStream {
     });
   }
 
-  /** Whether the `retry: 2000` line has arrived (checked once per stream, then forgotten). */
+  /** Whether the `retry:` line has arrived (checked once per stream, then forgotten). */
   get sawRetry(): boolean {
     return this.prefix === null;
   }
@@ -188,7 +188,7 @@ class SseStream {
     if (chunk.length === 0) return;
     if (this.prefix !== null) {
       this.prefix += chunk.toString('latin1', 0, Math.min(chunk.length, 512));
-      if (/retry: ?2000\n\n/.test(this.prefix)) this.prefix = null;
+      if (/retry: ?\d+\n\n/.test(this.prefix)) this.prefix = null;
       else if (this.prefix.length > 512) this.prefix = this.prefix.slice(-64);
     }
     const { text, bytes } = this.marker;
