@@ -44,7 +44,7 @@ describe('RedisPresenceStore', () => {
     expect(await live2.online(['u3', 'u4'])).toEqual(new Set(['u4']));
   });
 
-  it('restores a claim that was swept while its instance could not refresh it', async () => {
+  it('reports a claim that was swept while its instance could not refresh it, without re-adding it', async () => {
     const x = new RedisPresenceStore(redis, prefix, 'x2', 100);
     const other = new RedisPresenceStore(redis, prefix, 'other', 60_000);
     await x.connect('u5');
@@ -52,6 +52,11 @@ describe('RedisPresenceStore', () => {
     expect(await x.refresh([])).toEqual([]);
     expect(await other.sweep()).toEqual(['u5']);
     expect(await x.refresh(['u5'])).toEqual(['u5']);
+    // Not re-added by the refresh (that could undo a departure racing it)...
+    expect(await other.online(['u5'])).toEqual(new Set());
+    expect(await x.refresh(['u5'])).toEqual(['u5']);
+    // ...but by claiming again, which says the user is back online.
+    expect(await x.connect('u5')).toBe(true);
     expect(await x.refresh(['u5'])).toEqual([]);
   });
 });

@@ -22,6 +22,12 @@ const SWEEP_INTERVAL_MS = 3_000;
 export class PresenceService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Presence');
   private readonly sockets = new Map<string, number>();
+  /**
+   * Users whose claim this instance has made in the store (arrival done) and not yet dropped.
+   * Only these are refreshed: a refresh racing an arrival or a departure must not make or undo a
+   * claim behind its back.
+   */
+  private readonly claimed = new Set<string>();
   /** Store calls per user run in order, so a quick connect/disconnect cannot cross. */
   private readonly chains = new Map<string, Promise<void>>();
   private timers: NodeJS.Timeout[] = [];
@@ -81,12 +87,17 @@ export class PresenceService implements OnModuleInit, OnApplicationShutdown {
   }
 
   private async arrive(userId: string): Promise<void> {
-    if (!this.sockets.has(userId)) return; // gone again before we got here
-    if (await this.store.connect(userId)) await this.announce(userId, true);
+    if (!this.sockets.has(userId) || this.claimed.has(userId)) return; // gone again, or claimed
+    const first = await this.store.connect(userId);
+    this.claimed.add(userId);
+    if (first) await this.announce(userId, true);
   }
 
   private async leave(userId: string): Promise<void> {
     if (this.sockets.has(userId)) return; // came back before we got here
+    // Never claimed here (the socket went before its arrival ran): nothing to undo, and telling
+    // the room "offline" would contradict another instance that has the user.
+    if (!this.claimed.delete(userId)) return;
     if (await this.store.disconnect(userId)) await this.announce(userId, false);
   }
 
@@ -113,8 +124,14 @@ export class PresenceService implements OnModuleInit, OnApplicationShutdown {
 
   private async refresh(): Promise<void> {
     try {
-      const restored = await this.store.refresh([...this.sockets.keys()]);
-      for (const userId of restored) await this.announce(userId, true);
+      const lapsed = await this.store.refresh([...this.claimed]);
+      // Claimed again in each user's own order of changes; announced if they were offline.
+      for (const userId of lapsed) {
+        if (!this.claimed.delete(userId)) continue; // left meanwhile
+        inBackground(this.logger, 'presence reclaim', () =>
+          this.serial(userId, () => this.arrive(userId)),
+        );
+      }
     } catch (err) {
       this.logger.warn(
         `presence refresh failed: ${err instanceof Error ? err.message : String(err)}`,

@@ -7,7 +7,10 @@ export abstract class PresenceStore {
   abstract connect(userId: string): Promise<boolean>;
   /** This instance no longer has the user; true when the user is now offline everywhere. */
   abstract disconnect(userId: string): Promise<boolean>;
-  /** Keeps this instance's users alive; returns those whose claim had lapsed (back online). */
+  /**
+   * Keeps this instance's claims alive; returns the users whose claim had lapsed. Those are not
+   * claimed again here: the caller does it with `connect`, in order with their other changes.
+   */
   abstract refresh(userIds: string[]): Promise<string[]>;
   /** The subset of `userIds` online on some live instance. */
   abstract online(userIds: string[]): Promise<Set<string>>;

@@ -27,17 +27,23 @@ if redis.call('ZCARD', KEYS[1]) == 0 then return 1 end
 return 0
 `;
 
-// ARGV: instance, expiresAt, prefix, userId... Returns the users whose claim had been lost
-// (expired while Redis was unreachable), so they can be announced online again.
+// ARGV: instance, expiresAt, prefix, userId... Extends this instance's live claims only (XX: a
+// claim that is gone is not re-added here, where it could race a departure) and returns the
+// users whose claim had lapsed (expired while Redis was unreachable, or swept), for the caller
+// to claim again through CONNECT, in order with that user's arrivals and departures.
 const REFRESH = `
-local restored = {}
+local lapsed = {}
 for i = 4, #ARGV do
   local key = ARGV[3] .. 'presence:u:' .. ARGV[i]
-  if redis.call('ZADD', key, ARGV[2], ARGV[1]) == 1 then table.insert(restored, ARGV[i]) end
-  redis.call('PEXPIREAT', key, ARGV[2] + 60000)
-  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[i] .. '|' .. ARGV[1])
+  if redis.call('ZSCORE', key, ARGV[1]) then
+    redis.call('ZADD', key, 'XX', ARGV[2], ARGV[1])
+    redis.call('PEXPIREAT', key, ARGV[2] + 60000)
+    redis.call('ZADD', KEYS[1], ARGV[2], ARGV[i] .. '|' .. ARGV[1])
+  else
+    table.insert(lapsed, ARGV[i])
+  end
 end
-return restored
+return lapsed
 `;
 
 // Claims expired entries atomically, so exactly one instance reports each user going offline.
