@@ -64,20 +64,23 @@ function isProxyHop(hop: string): boolean {
   return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
 }
 
-const trustProxy = z
-  .string()
-  .trim()
-  .default('')
-  .transform((v) =>
-    v
-      .split(',')
-      .map((s) => s.trim())
-      .filter((s) => s !== ''),
-  )
-  .refine((hops) => hops.every(isProxyHop), {
-    message:
-      'must be a comma-separated list of CIDRs or addresses (or loopback, linklocal, uniquelocal)',
-  });
+/** A comma-separated list (empty by default), split and trimmed, empty items dropped. */
+const commaList = () =>
+  z
+    .string()
+    .trim()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== ''),
+    );
+
+const trustProxy = commaList().refine((hops) => hops.every(isProxyHop), {
+  message:
+    'must be a comma-separated list of CIDRs or addresses (or loopback, linklocal, uniquelocal)',
+});
 
 const url = (protocols: string[]) =>
   z
@@ -109,19 +112,12 @@ export const envSchema = z.object({
   JWT_PUBLIC_KEY: optionalString,
   JWT_TTL_SECONDS: int(60, 60 * 60 * 24 * 30).default(60 * 60 * 12),
   SERVICE_API_KEY: optionalString,
-  CORS_ORIGINS: z
-    .string()
-    .trim()
-    .default('')
-    .transform((v) =>
-      v
-        .split(',')
-        .map((s) => s.trim())
-        .filter((s) => s !== ''),
-    )
-    .refine((list) => list.every((o) => o === '*' || /^https?:\/\/[^/\s]+$/.test(o)), {
+  CORS_ORIGINS: commaList().refine(
+    (list) => list.every((o) => o === '*' || /^https?:\/\/[^/\s]+$/.test(o)),
+    {
       message: 'must be comma-separated origins like https://app.example.com',
-    }),
+    },
+  ),
   STOCK_FEED: z.enum(['simulated', 'external']).default('simulated'),
   STOCK_SYMBOLS: symbols.default(['AAPL', 'MSFT', 'GOOG', 'AMZN', 'NVDA', 'TSLA', 'META', 'NFLX']),
   STOCK_TICK_MS: int(10, 60000).default(1000),
