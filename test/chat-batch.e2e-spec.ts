@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { createTestDatabase, query, type TestDatabase } from './helpers/database';
-import { http, registerUser, type Registered } from './helpers/http';
+import { createGroupRoom, http, registerUser, type Registered } from './helpers/http';
 import { startInstance, startInstances, uniquePrefix, type Instance } from './helpers/instance';
-import { ask, connectSocket, type AckResult, type ClientSocket } from './helpers/socket';
+import { ask, SocketPool, type AckResult, type ClientSocket } from './helpers/socket';
 
 interface Message {
   id: string;
@@ -44,18 +44,11 @@ describe('chat sends written in batches', () => {
   let a: Instance;
   let b: Instance;
   let users: Registered[];
-  const sockets: ClientSocket[] = [];
-
-  const connect = async (instance: Instance, user: Registered): Promise<ClientSocket> => {
-    const s = await connectSocket(instance.url, user.token);
-    sockets.push(s);
-    return s;
-  };
+  const sockets = new SocketPool();
+  const connect = (instance: Instance, user: Registered): Promise<ClientSocket> =>
+    sockets.connect(instance.url, user.token);
   const createRoom = async (owner: Registered, members: Registered[]): Promise<string> => {
-    const res = await http<{ id: string }>(a.url, '/api/rooms', {
-      token: owner.token,
-      body: { name: 'batch', memberIds: members.map((m) => m.user.id) },
-    });
+    const res = await createGroupRoom(a.url, owner, members, 'batch');
     expect(res.status).toBe(201);
     return res.body.id;
   };
@@ -82,9 +75,7 @@ describe('chat sends written in batches', () => {
     users = await Promise.all(Array.from({ length: 8 }, () => registerUser(a.url)));
   }, 60_000);
 
-  afterEach(() => {
-    for (const s of sockets.splice(0)) s.close();
-  });
+  afterEach(() => sockets.closeAll());
 
   afterAll(async () => {
     await Promise.all([a, b].map((i) => i?.stop()));
@@ -228,8 +219,7 @@ describe('chat sends written in batches', () => {
     try {
       const senders = users.slice(0, 4);
       const roomId = await createRoom(senders[0], senders.slice(1));
-      const clients = await Promise.all(senders.map((u) => connectSocket(small.url, u.token)));
-      sockets.push(...clients);
+      const clients = await Promise.all(senders.map((u) => sockets.connect(small.url, u.token)));
       const socketSends = clients.flatMap((s, c) =>
         Array.from({ length: 60 }, (_, k) => send(s, { roomId, body: `s${c}-${k}` })),
       );

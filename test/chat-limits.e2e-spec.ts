@@ -1,7 +1,7 @@
 import { createTestDatabase, query, type TestDatabase } from './helpers/database';
-import { http, registerUser, type Registered } from './helpers/http';
+import { createGroupRoom, http, registerUser, type Registered } from './helpers/http';
 import { startInstance, uniquePrefix, type Instance } from './helpers/instance';
-import { ask, connectSocket, EventLog, type ClientSocket } from './helpers/socket';
+import { ask, EventLog, SocketPool, type ClientSocket } from './helpers/socket';
 
 interface Message {
   seq: number;
@@ -12,18 +12,10 @@ interface Message {
 describe('chat limits', () => {
   let db: TestDatabase;
   let app: Instance;
-  const sockets: ClientSocket[] = [];
-
-  const connect = async (user: Registered): Promise<ClientSocket> => {
-    const s = await connectSocket(app.url, user.token);
-    sockets.push(s);
-    return s;
-  };
+  const sockets = new SocketPool();
+  const connect = (user: Registered): Promise<ClientSocket> => sockets.connect(app.url, user.token);
   const createRoom = (owner: Registered, members: Registered[]) =>
-    http<{ id: string; memberIds: string[] }>(app.url, '/api/rooms', {
-      token: owner.token,
-      body: { name: 'limits', memberIds: members.map((m) => m.user.id) },
-    });
+    createGroupRoom(app.url, owner, members, 'limits');
 
   beforeAll(async () => {
     db = await createTestDatabase('chatlimits');
@@ -34,9 +26,7 @@ describe('chat limits', () => {
     });
   }, 60_000);
 
-  afterEach(() => {
-    for (const s of sockets.splice(0)) s.close();
-  });
+  afterEach(() => sockets.closeAll());
 
   afterAll(async () => {
     await app?.stop();

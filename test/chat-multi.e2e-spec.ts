@@ -1,7 +1,7 @@
 import { createTestDatabase, query, type TestDatabase } from './helpers/database';
-import { http, registerUser, type Registered } from './helpers/http';
+import { createGroupRoom, http, registerUser, type Registered } from './helpers/http';
 import { startInstance, startInstances, uniquePrefix, type Instance } from './helpers/instance';
-import { ask, connectSocket, EventLog, type ClientSocket } from './helpers/socket';
+import { ask, connectSocket, EventLog, SocketPool, type ClientSocket } from './helpers/socket';
 
 interface Message {
   id: string;
@@ -23,20 +23,11 @@ describe('chat across instances', () => {
   let a: Instance;
   let b: Instance;
   let users: Registered[];
-  const sockets: ClientSocket[] = [];
-
-  const connect = async (instance: Instance, user: Registered): Promise<ClientSocket> => {
-    const s = await connectSocket(instance.url, user.token);
-    sockets.push(s);
-    return s;
-  };
-  const createRoom = async (owner: Registered, members: Registered[]): Promise<string> => {
-    const res = await http<{ id: string }>(a.url, '/api/rooms', {
-      token: owner.token,
-      body: { name: 'x', memberIds: members.map((m) => m.user.id) },
-    });
-    return res.body.id;
-  };
+  const sockets = new SocketPool();
+  const connect = (instance: Instance, user: Registered): Promise<ClientSocket> =>
+    sockets.connect(instance.url, user.token);
+  const createRoom = async (owner: Registered, members: Registered[]): Promise<string> =>
+    (await createGroupRoom(a.url, owner, members, 'x')).body.id;
 
   beforeAll(async () => {
     db = await createTestDatabase('chatmulti');
@@ -50,9 +41,7 @@ describe('chat across instances', () => {
     users = await Promise.all([0, 1, 2, 3].map(() => registerUser(a.url)));
   }, 60_000);
 
-  afterEach(() => {
-    for (const s of sockets.splice(0)) s.close();
-  });
+  afterEach(() => sockets.closeAll());
 
   afterAll(async () => {
     await Promise.all([a, b].map((i) => i?.stop()));

@@ -70,3 +70,16 @@ export async function registerUser(baseUrl: string, prefix = 'u'): Promise<Regis
   if (res.status !== 201) throw new Error(`register failed: ${res.status} ${res.text}`);
   return { token: res.body.accessToken, user: res.body.user };
 }
+
+/** A group room created by `owner` with `members`; the raw result, for tests of its status too. */
+export function createGroupRoom(
+  baseUrl: string,
+  owner: Registered,
+  members: Registered[],
+  name = 'room',
+): Promise<HttpResult<{ id: string; memberIds: string[] }>> {
+  return http(baseUrl, '/api/rooms', {
+    token: owner.token,
+    body: { name, memberIds: members.map((m) => m.user.id) },
+  });
+}

@@ -97,3 +97,18 @@ export function ask<T = AckResult>(
 ): Promise<T> {
   return socket.timeout(5000).emitWithAck(event, ...args) as Promise<T>;
 }
+
+/** The sockets a suite opened, so `afterEach` can close whatever a test left open. */
+export class SocketPool {
+  private readonly open: ClientSocket[] = [];
+
+  async connect(baseUrl: string, token: string): Promise<ClientSocket> {
+    const socket = await connectSocket(baseUrl, token);
+    this.open.push(socket);
+    return socket;
+  }
+
+  closeAll(): void {
+    for (const s of this.open.splice(0)) s.close();
+  }
+}
