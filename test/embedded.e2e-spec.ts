@@ -69,6 +69,45 @@ describe('embedded mode (no DATABASE_URL or REDIS_URL)', () => {
     expect(me.body).toMatchObject({ username: 'embedded_user', goalWeightKg: 70 });
   });
 
+  it('writes chat sends in batches on PGlite too: gapless seqs, a repeated clientMsgId answered with the first', async () => {
+    const reg = await http<{ accessToken: string }>(app.url, '/api/auth/register', {
+      body: { username: 'embedded_chat', password: 'password123' },
+    });
+    const token = reg.body.accessToken;
+    const room = await http<{ id: string }>(app.url, '/api/rooms', {
+      token,
+      body: { name: 'embedded' },
+    });
+    expect(room.status).toBe(201);
+    const send = (body: string, clientMsgId?: string) =>
+      http<{ id: string; seq: number; body: string }>(
+        app.url,
+        `/api/rooms/${room.body.id}/messages`,
+        {
+          token,
+          body: clientMsgId === undefined ? { body } : { body, clientMsgId },
+        },
+      );
+    const sent = await Promise.all([
+      send('a', 'same'),
+      send('b'),
+      send('again', 'same'),
+      send('c'),
+    ]);
+    expect(sent.map((r) => r.status).sort()).toEqual([200, 201, 201, 201]);
+    const page = await http<{ items: Array<{ seq: number; body: string }> }>(
+      app.url,
+      `/api/rooms/${room.body.id}/messages`,
+      { token },
+    );
+    expect(page.body.items.map((m) => m.seq)).toEqual([1, 2, 3]);
+    // Whichever of the two with the same clientMsgId came first is kept; both answers name it.
+    expect(sent[2].body.id).toBe(sent[0].body.id);
+    const kept = sent[0].body.body;
+    expect(['a', 'again']).toContain(kept);
+    expect(page.body.items.map((m) => m.body).sort()).toEqual([kept, 'b', 'c'].sort());
+  });
+
   it('is ready: the embedded database answers and the in-process bus round-trips', async () => {
     const ready = await http(app.url, '/health/ready');
     expect(ready.status).toBe(200);
