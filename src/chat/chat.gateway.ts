@@ -119,7 +119,8 @@ export class ChatGateway
   private async userOf(socket: Socket): Promise<string> {
     const user = (socket.data as SocketData).user;
     if (await this.auth.stillActive(user)) return user.userId;
-    socket.disconnect(true);
+    // Closed once this event's UNAUTHORIZED acknowledgement has gone out.
+    setImmediate(() => socket.disconnect(true));
     throw new AckException('UNAUTHORIZED', 'the login has ended');
   }
 
