@@ -11,9 +11,13 @@ const multiCore = cpus().length >= 2;
 export const SERVER_CORES = '0';
 export const CLIENT_CORES = multiCore ? '1' : '0';
 
-/** Pins the calling process (the load client) to the client core. */
+/**
+ * Pins the calling process (the load client) to the client core: every thread of it (`-a`). V8's
+ * and libuv's threads exist before this runs and would otherwise stay free to run on the
+ * servers' core; a scheduler sample showed the client's GC threads taking it during steps.
+ */
 export function pinLoadClient(): void {
-  execFileSync('taskset', ['-pc', CLIENT_CORES, String(process.pid)], { stdio: 'ignore' });
+  execFileSync('taskset', ['-apc', CLIENT_CORES, String(process.pid)], { stdio: 'ignore' });
 }
 
 export interface Machine {
