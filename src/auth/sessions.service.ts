@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, IsNull, MoreThan, type Repository } from 'typeorm';
 import { Bus } from '../bus/bus';
+import { errorText, inBackground } from '../common/background';
 import { AuthSession } from './session.entity';
 import './auth.events';
 
@@ -18,26 +19,50 @@ export const SESSION_RECHECK_MS = 15_000;
 /**
  * Logins. A session check is a primary-key lookup, cached briefly per instance; a logout
  * anywhere evicts it everywhere through the bus, so a revoked token stops working at once. The
- * bus can lose that event (Redis down), so whoever holds open connections also re-checks their
- * sessions in bulk (`ended`), straight from the database, which evicts them here too.
+ * bus can lose that event (Redis down), so the sessions of every open connection (the holders
+ * registered with `watch`) are also re-read in bulk from the database every SESSION_RECHECK_MS.
  */
+/** Something holding connections that live only as long as their logins (sockets, streams). */
+export interface SessionHolder {
+  /** The sessions of its open connections now. */
+  sessions(): Iterable<string>;
+  /** Ends the connections of a session that ended. */
+  end(sessionId: string): void;
+}
+
 @Injectable()
 export class SessionsService implements OnModuleDestroy {
+  private readonly logger = new Logger('Sessions');
   /** sessionId -> the user it belongs to and until when the answer "active" is trusted. */
   private readonly active = new Map<string, { userId: string; until: number }>();
+  private readonly holders = new Set<SessionHolder>();
   private readonly unsubscribe: () => void;
+  private readonly recheck: NodeJS.Timeout;
 
   constructor(
     @InjectRepository(AuthSession) private readonly sessions: Repository<AuthSession>,
     private readonly bus: Bus,
   ) {
+    // A logout anywhere: heard over the bus at once, or found by the re-check when the bus lost it.
     this.unsubscribe = this.bus.subscribe('auth.session-ended', ({ sessionId }) =>
-      this.active.delete(sessionId),
+      this.endLocally(sessionId),
     );
+    this.recheck = setInterval(
+      () => inBackground(this.logger, 'session re-check', () => this.recheckHolders()),
+      SESSION_RECHECK_MS,
+    );
+    this.recheck.unref();
   }
 
   onModuleDestroy(): void {
+    clearInterval(this.recheck);
     this.unsubscribe();
+  }
+
+  /** Registers a holder whose connections end with their sessions; returns the unregister. */
+  watch(holder: SessionHolder): () => void {
+    this.holders.add(holder);
+    return () => this.holders.delete(holder);
   }
 
   async create(userId: string, expiresAt: Date): Promise<string> {
@@ -98,6 +123,25 @@ export class SessionsService implements OnModuleDestroy {
     );
     this.active.delete(sessionId);
     this.bus.publish('auth.session-ended', { userId, sessionId });
+  }
+
+  /** One database pass over every holder's sessions; those that ended are ended here. */
+  private async recheckHolders(): Promise<void> {
+    const ids = new Set<string>();
+    for (const holder of this.holders) for (const id of holder.sessions()) ids.add(id);
+    if (ids.size === 0) return;
+    for (const sessionId of await this.ended(ids)) this.endLocally(sessionId);
+  }
+
+  private endLocally(sessionId: string): void {
+    this.active.delete(sessionId);
+    for (const holder of this.holders) {
+      try {
+        holder.end(sessionId);
+      } catch (err) {
+        this.logger.error(`ending session ${sessionId} failed: ${errorText(err)}`);
+      }
+    }
   }
 
   private remember(sessionId: string, userId: string): void {

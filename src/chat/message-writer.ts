@@ -6,6 +6,7 @@ import {
   type BeforeApplicationShutdown,
 } from '@nestjs/common';
 import { Bus } from '../bus/bus';
+import { errorText } from '../common/background';
 import { ServiceBusyException } from '../common/service-busy.exception';
 import { InjectConfig, type AppConfig } from '../config/app.config';
 import {
@@ -51,8 +52,8 @@ export class MessageWriter implements BeforeApplicationShutdown {
   private queue: Pending[] = [];
   /** Batches being written now; at most `CHAT_WRITE_CONCURRENCY`. */
   private inFlight = 0;
-  /** Rooms with sends in a batch being written, and how many. */
-  private readonly writing = new Map<string, number>();
+  /** Rooms in a batch being written (a room is in one batch at a time). */
+  private readonly writing = new Set<string>();
   /** Shutdown waiting for the queue to empty. */
   private readonly drained: Array<() => void> = [];
   private scheduled = false;
@@ -117,10 +118,9 @@ export class MessageWriter implements BeforeApplicationShutdown {
       const batch = this.take();
       if (batch.length === 0) return; // every queued room is being written: wait for it
       this.inFlight++;
-      for (const p of batch)
-        this.writing.set(p.draft.roomId, (this.writing.get(p.draft.roomId) ?? 0) + 1);
+      for (const p of batch) this.writing.add(p.draft.roomId);
       const started = performance.now();
-      void this.run(batch)
+      this.run(batch)
         .catch((err: unknown) => {
           for (const p of batch) p.reject(err);
         })
@@ -129,11 +129,7 @@ export class MessageWriter implements BeforeApplicationShutdown {
           this.rowsPerMs = 0.8 * this.rowsPerMs + 0.2 * (batch.length / ms);
           this.metrics.chatWriteBatch.observe(batch.length);
           this.metrics.chatWriteSeconds.observe(ms / 1000);
-          for (const p of batch) {
-            const left = (this.writing.get(p.draft.roomId) ?? 1) - 1;
-            if (left === 0) this.writing.delete(p.draft.roomId);
-            else this.writing.set(p.draft.roomId, left);
-          }
+          for (const p of batch) this.writing.delete(p.draft.roomId);
           this.inFlight--;
           this.flush();
           if (this.inFlight === 0 && this.queue.length === 0)
@@ -188,7 +184,8 @@ export class MessageWriter implements BeforeApplicationShutdown {
         (err) => isUniqueViolation(err, 'messages_client_msg_key') || isDeadlock(err),
       );
     } catch (err) {
-      if (!isDatabaseUnavailable(err)) this.logger.error(`batch of ${drafts.length} failed`);
+      if (!isDatabaseUnavailable(err))
+        this.logger.error(`batch of ${drafts.length} failed: ${errorText(err)}`);
       throw err;
     }
     // A repeated clientMsgId publishes its first message again: if that one's publish was lost

@@ -36,7 +36,10 @@ interface BatchRow extends MessageRow {
  *   sender already used in that room (the first message is returned again);
  * - `numbered` gives the accepted rows the room's next seqs in batch order, so seq stays
  *   gapless: a refused row takes no number;
- * - `inserted` and `bumped` write the messages and move each room's counter, in the same commit.
+ * - `inserted` and `bumped` write the messages and move each room's counter and activity time,
+ *   in the same commit;
+ * - the result is the inserted rows (without their draft index; `insertBatch` matches them by
+ *   room and seq order) and one row per refused or repeated draft.
  * The statement's snapshot predates the room lock, so a duplicate committed by another
  * instance while this batch waited for the lock is not seen by `judged`; the insert then hits
  * the unique key and the whole statement rolls back (nothing written, no seq taken), and the

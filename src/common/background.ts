@@ -1,6 +1,10 @@
 import type { Logger } from '@nestjs/common';
 
-const describe = (err: unknown): string =>
+/** An error's message, for a log line (no driver objects, no stacks). */
+export const errorText = (err: unknown): string =>
+  err instanceof Error ? err.message : String(err);
+
+const withStack = (err: unknown): string =>
   err instanceof Error ? (err.stack ?? err.message) : String(err);
 
 /**
@@ -14,8 +18,8 @@ export function inBackground(logger: Logger, what: string, task: () => Promise<u
   try {
     running = task();
   } catch (err) {
-    logger.error(`${what} failed: ${describe(err)}`);
+    logger.error(`${what} failed: ${withStack(err)}`);
     return;
   }
-  running.catch((err: unknown) => logger.error(`${what} failed: ${describe(err)}`));
+  running.catch((err: unknown) => logger.error(`${what} failed: ${withStack(err)}`));
 }

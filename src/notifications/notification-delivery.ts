@@ -6,7 +6,7 @@ import {
 } from '@nestjs/common';
 import type { Socket } from 'socket.io';
 import { Bus } from '../bus/bus';
-import { inBackground } from '../common/background';
+import { errorText, inBackground } from '../common/background';
 import { isDatabaseUnavailable } from '../database/database-errors';
 import { Metrics } from '../metrics/metrics.service';
 import { SocketServerRef } from '../realtime/socket-server.ref';
@@ -31,8 +31,6 @@ export interface NotificationSink {
 
 const GAP_TIMEOUT_MS = 250;
 const USER_ROOM_PREFIX = userRoom('');
-
-const describe = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /**
  * The instance's delivery registry: userId -> local sinks, plus the user's Socket.IO room. A bus
@@ -80,7 +78,7 @@ export class NotificationDelivery implements OnApplicationBootstrap, OnModuleDes
       this.notifications.lastSeq(user.userId).then(
         () => next(),
         (err: unknown) => {
-          this.logger.warn(`socket refused, notification cursor unreadable: ${describe(err)}`);
+          this.logger.warn(`socket refused, notification cursor unreadable: ${errorText(err)}`);
           next(new Error(isDatabaseUnavailable(err) ? 'unavailable' : 'internal error'));
         },
       );
@@ -147,7 +145,7 @@ export class NotificationDelivery implements OnApplicationBootstrap, OnModuleDes
    */
   private untrackable(userId: string, err: unknown): void {
     this.logger.warn(
-      `closing ${userId}'s sockets, notification cursor unreadable: ${describe(err)}`,
+      `closing ${userId}'s sockets, notification cursor unreadable: ${errorText(err)}`,
     );
     const server = this.sockets.get();
     const ids = server?.of('/').adapter.rooms.get(userRoom(userId));

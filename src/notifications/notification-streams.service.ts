@@ -1,9 +1,7 @@
 import { Injectable, Logger, UnauthorizedException, type OnModuleDestroy } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { AuthUser } from '../auth/auth-user';
-import { SESSION_RECHECK_MS, SessionsService } from '../auth/sessions.service';
-import { Bus } from '../bus/bus';
-import { inBackground } from '../common/background';
+import { SessionsService } from '../auth/sessions.service';
 import { TooManyRequestsException } from '../common/too-many-requests.exception';
 import { InjectConfig, type AppConfig } from '../config/app.config';
 import { LifecycleService } from '../lifecycle/lifecycle.service';
@@ -15,7 +13,6 @@ import { NotificationDelivery } from './notification-delivery';
 import { toNotificationView, type NotificationView } from './notification.views';
 import { NotificationsService } from './notifications.service';
 import { SseStreamSink } from './sse-stream.sink';
-import '../auth/auth.events';
 
 /** What EventSource waits before reconnecting after a stream ends. */
 const BACKLOG_PAGE = 500;
@@ -44,16 +41,14 @@ export class NotificationStreams implements OnModuleDestroy {
   private readonly waiters = new Set<Waiter>();
   private readonly cleanups: Array<() => void> = [];
   private readonly heartbeat: NodeJS.Timeout;
-  private readonly recheck: NodeJS.Timeout;
 
   constructor(
     private readonly notifications: NotificationsService,
     private readonly delivery: NotificationDelivery,
     private readonly lifecycle: LifecycleService,
-    private readonly bus: Bus,
     @InjectConfig() config: AppConfig,
     private readonly metrics: Metrics,
-    private readonly sessions: SessionsService,
+    sessions: SessionsService,
     private readonly connections: ConnectionCounter,
   ) {
     metrics.gauge(
@@ -69,22 +64,15 @@ export class NotificationStreams implements OnModuleDestroy {
     // One timer for every stream: a comment per stream per interval, and expired logins end.
     this.heartbeat = setInterval(() => this.beat(), config.sse.heartbeatMs);
     this.heartbeat.unref();
-    // The bus can lose a logout: the sessions of open streams and waits are re-read from the
-    // database as often as the sockets' are.
-    this.recheck = setInterval(
-      () => inBackground(this.logger, 'session re-check', () => this.endRevokedSessions()),
-      SESSION_RECHECK_MS,
-    );
-    this.recheck.unref();
     this.cleanups.push(
       this.lifecycle.onDrain(() => this.closeAll()),
-      this.bus.subscribe('auth.session-ended', ({ sessionId }) => this.endSession(sessionId)),
+      // Streams and waits end with their login (logout anywhere, or found ended by the re-check).
+      sessions.watch({ sessions: () => this.sessionIds(), end: (id) => this.endSession(id) }),
     );
   }
 
   onModuleDestroy(): void {
     clearInterval(this.heartbeat);
-    clearInterval(this.recheck);
     for (const cleanup of this.cleanups) cleanup();
     this.closeAll();
   }
@@ -190,12 +178,9 @@ export class NotificationStreams implements OnModuleDestroy {
     for (const w of this.waiters) if (w.sessionId === sessionId) w.sink.endLogin();
   }
 
-  private async endRevokedSessions(): Promise<void> {
-    const ids = new Set<string>();
-    for (const s of this.streams) if (s.sessionId !== null) ids.add(s.sessionId);
-    for (const w of this.waiters) if (w.sessionId !== null) ids.add(w.sessionId);
-    if (ids.size === 0) return;
-    for (const sessionId of await this.sessions.ended(ids)) this.endSession(sessionId);
+  private *sessionIds(): Iterable<string> {
+    for (const s of this.streams) if (s.sessionId !== null) yield s.sessionId;
+    for (const w of this.waiters) if (w.sessionId !== null) yield w.sessionId;
   }
 
   private closeAll(): void {

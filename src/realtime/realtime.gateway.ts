@@ -8,8 +8,7 @@ import {
 } from '@nestjs/websockets';
 import type { Server, Socket } from 'socket.io';
 import { Authenticator } from '../auth/authenticator.service';
-import { SESSION_RECHECK_MS, SessionsService } from '../auth/sessions.service';
-import { Bus } from '../bus/bus';
+import { SessionsService } from '../auth/sessions.service';
 import { isDatabaseUnavailable } from '../database/database-errors';
 import { LifecycleService } from '../lifecycle/lifecycle.service';
 import { Metrics } from '../metrics/metrics.service';
@@ -17,7 +16,6 @@ import { ConnectionCounter } from './connection-counter';
 import { bufferedBytes, dropConnection, SOCKET_MAX_BUFFERED_BYTES } from './slow-consumer';
 import { sessionRoom, userRoom, type SocketData } from './socket-data';
 import { SocketServerRef } from './socket-server.ref';
-import '../auth/auth.events';
 import { inBackground } from '../common/background';
 
 class TooManyConnections extends Error {}
@@ -51,7 +49,6 @@ export class RealtimeGateway
 
   constructor(
     private readonly auth: Authenticator,
-    private readonly bus: Bus,
     private readonly lifecycle: LifecycleService,
     private readonly serverRef: SocketServerRef,
     private readonly metrics: Metrics,
@@ -81,14 +78,12 @@ export class RealtimeGateway
       }
     }, 500);
     sweep.unref();
-    const recheck = setInterval(
-      () => inBackground(this.logger, 'session re-check', () => this.endRevokedSessions()),
-      SESSION_RECHECK_MS,
-    );
-    recheck.unref();
     this.cleanups.push(
       () => clearInterval(sweep),
-      () => clearInterval(recheck),
+      this.sessions.watch({
+        sessions: () => this.sessionIds(),
+        end: (sessionId) => this.server.in(sessionRoom(sessionId)).disconnectSockets(true),
+      }),
     );
     server.use((socket: Socket, next: (err?: Error) => void) => {
       void this.authenticate(socket).then(
@@ -97,9 +92,6 @@ export class RealtimeGateway
       );
     });
     this.cleanups.push(
-      this.bus.subscribe('auth.session-ended', ({ sessionId }) => {
-        this.server.in(sessionRoom(sessionId)).disconnectSockets(true);
-      }),
       this.lifecycle.onDrain(() => {
         // Close the transport rather than "server disconnect": clients then reconnect by
         // themselves, to another instance behind the load balancer.
@@ -149,17 +141,11 @@ export class RealtimeGateway
     return true;
   }
 
-  /** Ends the sockets of logins that ended without this instance hearing of it. */
-  private async endRevokedSessions(): Promise<void> {
+  /** The logins of this instance's sockets: each socket is in its login's room. */
+  private *sessionIds(): Iterable<string> {
     const prefix = sessionRoom('');
-    const ids: string[] = [];
     for (const room of this.server.of('/').adapter.rooms.keys())
-      if (room.startsWith(prefix)) ids.push(room.slice(prefix.length));
-    if (ids.length === 0) return;
-    for (const sessionId of await this.sessions.ended(ids)) {
-      this.logger.log(`session ${sessionId} ended; closing its sockets`);
-      this.server.in(sessionRoom(sessionId)).disconnectSockets(true);
-    }
+      if (room.startsWith(prefix)) yield room.slice(prefix.length);
   }
 
   private scheduleExpiry(socket: Socket, expiresAt: number): void {

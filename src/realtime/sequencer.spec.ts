@@ -91,13 +91,18 @@ describe('Sequencer', () => {
   });
 
   it('pages through a gap longer than one read, however long', async () => {
-    const store = range(1, 2500).map(item);
-    const { seq, delivered, fetches } = setup(store, 10, 400);
-    seq.track('r', 0);
-    seq.push('r', item(2501));
-    await tick(60);
-    expect(delivered).toEqual(range(1, 2501));
-    expect(fetches.length).toBe(7); // 2500 rows, 400 a page
+    jest.useFakeTimers();
+    try {
+      const store = range(1, 2500).map(item);
+      const { seq, delivered, fetches } = setup(store, 10, 400);
+      seq.track('r', 0);
+      seq.push('r', item(2501));
+      await jest.advanceTimersByTimeAsync(10); // the gap timeout; the pages resolve in turn
+      expect(delivered).toEqual(range(1, 2501));
+      expect(fetches.length).toBe(7); // 2500 rows, 400 a page
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('forgets live copies of what a read delivered, and stops reading once the gap is filled', async () => {
@@ -137,20 +142,25 @@ describe('Sequencer', () => {
   });
 
   it('runs a resync asked for during a read once that read ends', async () => {
-    const store: Item[] = [item(1), item(2), item(3)];
-    const { seq, delivered, gate } = setup(store, 10);
-    let open!: () => void;
-    gate.hold = new Promise<void>((r) => (open = r));
-    seq.track('r', 0);
-    seq.push('r', item(2));
-    await tick(20); // the gap read is under way, held
-    store.push(item(4), item(5)); // committed meanwhile, their publish lost
-    const resync = seq.resyncAll();
-    gate.hold = null;
-    open();
-    await resync;
-    await tick(20);
-    expect(delivered).toEqual([1, 2, 3, 4, 5]);
+    jest.useFakeTimers();
+    try {
+      const store: Item[] = [item(1), item(2), item(3)];
+      const { seq, delivered, gate } = setup(store, 10);
+      let open!: () => void;
+      gate.hold = new Promise<void>((r) => (open = r));
+      seq.track('r', 0);
+      seq.push('r', item(2));
+      await jest.advanceTimersByTimeAsync(10); // the gap read is under way, held
+      store.push(item(4), item(5)); // committed meanwhile, their publish lost
+      const resync = seq.resyncAll();
+      gate.hold = null;
+      open();
+      await resync;
+      await jest.advanceTimersByTimeAsync(0); // the resync that waited for the read
+      expect(delivered).toEqual([1, 2, 3, 4, 5]);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('skips seqs the database no longer has (retention) instead of stalling', async () => {
