@@ -31,6 +31,8 @@ const RATES = (
   .map(Number);
 const STEP_SECONDS = Number(process.env.BENCH_CHAT_STEP_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/** Diagnostics: print when messages slower than this were due (0: off). */
+const SLOW_MS = Number(process.env.BENCH_CHAT_SLOW_MS ?? 0);
 /** 'service' or 'peer' runs one side only, for quick experiments; the report needs both. */
 const ONLY = process.env.BENCH_CHAT_ONLY;
 const P99_LIMIT_MS = 50;
@@ -102,7 +104,9 @@ async function step(
     const due = Number(
       frame.slice(at + BODY_PREFIX.length, frame.indexOf('"', at + BODY_PREFIX.length)),
     );
-    samples.add(performance.now() - due);
+    const latency = performance.now() - due;
+    samples.add(latency);
+    if (SLOW_MS > 0 && latency > SLOW_MS) slow.push(due - start);
     received++;
   };
   const serverCpu = (): number => side.a.cpuSeconds() + side.b.cpuSeconds();
@@ -110,6 +114,7 @@ async function step(
   const cpu0 = [serverCpu(), dependencyCpuSeconds()];
   const total = Math.round(rate * STEP_SECONDS);
   const start = performance.now();
+  const slow: number[] = [];
   let sent = 0;
   let next = 0;
   const acks: Promise<void>[] = [];
@@ -157,6 +162,16 @@ async function step(
   const batches1 = await side.batchStats();
   const batches = batches1.count - batches0.count;
   const s = samples.summary();
+  if (slow.length > 0) {
+    // BENCH_CHAT_SLOW_MS: when the slow messages were due, in 100 ms buckets from the step's start.
+    const buckets = new Map<number, number>();
+    for (const t of slow)
+      buckets.set(Math.floor(t / 100), (buckets.get(Math.floor(t / 100)) ?? 0) + 1);
+    const list = [...buckets].sort((x, y) => x[0] - y[0]).map(([b, n]) => `${b / 10}s:${n}`);
+    console.log(
+      `    slow (> ${SLOW_MS} ms) by due time: ${list.join(' ')}; batches over 25 ms: ${batches1.slow - batches0.slow}; step began at ${Math.round(Date.now() - (performance.now() - start))}`,
+    );
+  }
   return {
     rate,
     sent,
@@ -181,8 +196,10 @@ interface BatchStats {
   count: number;
   rows: number;
   seconds: number;
+  /** Batches whose statement and commit took longer than 25 ms. */
+  slow: number;
 }
-const NO_BATCHES: BatchStats = { count: 0, rows: 0, seconds: 0 };
+const NO_BATCHES: BatchStats = { count: 0, rows: 0, seconds: 0, slow: 0 };
 
 /** The sending instance's write-batch histograms, from its /metrics. */
 async function serviceBatchStats(server: Server): Promise<BatchStats> {
@@ -193,6 +210,9 @@ async function serviceBatchStats(server: Server): Promise<BatchStats> {
     count: read('realtime_chat_write_batch_size_count'),
     rows: read('realtime_chat_write_batch_size_sum'),
     seconds: read('realtime_chat_write_seconds_sum'),
+    slow:
+      read('realtime_chat_write_seconds_count') -
+      read('realtime_chat_write_seconds_bucket\\{le="0.025"\\}'),
   };
 }
 

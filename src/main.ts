@@ -2,7 +2,6 @@ import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { Logger as PinoLogger } from 'nestjs-pino';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
 import { configureHttp } from './common/configure-http';
@@ -10,6 +9,7 @@ import { APP_CONFIG, type AppConfig } from './config/app.config';
 import { ConfigError, parseConfig } from './config/config.schema';
 import { setupOpenApi } from './docs/openapi';
 import { LifecycleService } from './lifecycle/lifecycle.service';
+import { AppLogger } from './logging/app-logger';
 import { Metrics } from './metrics/metrics.service';
 
 async function bootstrap(): Promise<void> {
@@ -22,7 +22,7 @@ async function bootstrap(): Promise<void> {
     abortOnError: false,
     bufferLogs: true,
   });
-  app.useLogger(app.get(PinoLogger));
+  app.useLogger(app.get(AppLogger));
   const config = app.get<AppConfig>(APP_CONFIG);
   configureHttp(app, config);
   setupOpenApi(app);

@@ -33,6 +33,8 @@ export interface Server {
 
 interface StartOptions {
   name: string;
+  /** Flags for `node` itself, before the script. */
+  nodeFlags?: string[];
   /** Script and arguments after `node`; a .ts script runs through tsx. */
   args: string[];
   env?: Record<string, string>;
@@ -49,6 +51,7 @@ async function start(options: StartOptions): Promise<Server> {
   // BENCH_PROFILE_DIR: every server writes a V8 CPU profile there on exit, to see where time goes.
   const profile = process.env.BENCH_PROFILE_DIR;
   const nodeArgs = [
+    ...(options.nodeFlags ?? []),
     '--expose-gc',
     '-r',
     PROBE,
@@ -142,6 +145,8 @@ export interface ServiceOptions {
 export function startService(options: ServiceOptions): Promise<Server> {
   return start({
     name: options.name,
+    // For experiments: BENCH_SERVICE_NODE_FLAGS='--flag --other' (V8 and Node flags, measured).
+    nodeFlags: (process.env.BENCH_SERVICE_NODE_FLAGS ?? '').split(' ').filter((f) => f !== ''),
     args: ['dist/main.js'],
     env: {
       PORT: '0',

@@ -1,8 +1,5 @@
 import { Logger, type OnModuleDestroy } from '@nestjs/common';
 import {
-  ConnectedSocket,
-  MessageBody,
-  SubscribeMessage,
   WebSocketGateway,
   WebSocketServer,
   type OnGatewayConnection,
@@ -16,6 +13,7 @@ import { Authenticator } from '../auth/authenticator.service';
 import { acknowledge, AckException, parsePayload, type Ack } from '../realtime/ack';
 import { RateWindow } from '../realtime/rate-window';
 import { Sequencer } from '../realtime/sequencer';
+import { bindSocketEvents, type SocketEventHandler } from '../realtime/socket-events';
 import { chatRoom, userRoom, type SocketData } from '../realtime/socket-data';
 import type { MessageView, RoomView } from './chat.views';
 import { ChatService } from './chat.service';
@@ -57,6 +55,17 @@ export class ChatGateway
       this.chat.range(roomId, afterSeq, beforeSeq, limit),
     deliver: (roomId, message) => this.server.to(chatRoom(roomId)).emit('message', message),
   });
+
+  /** This gateway's socket events and their handlers, bound to each socket on connection. */
+  private readonly events = new Map<string, SocketEventHandler>([
+    ['room:join', (socket, payload) => this.join(socket, payload)],
+    ['room:leave', (socket, payload) => this.leave(socket, payload)],
+    ['message:send', (socket, payload) => this.send(socket, payload)],
+    ['messages:sync', (socket, payload) => this.sync(socket, payload)],
+    ['typing', (socket, payload) => this.typing(socket, payload)],
+    ['room:read', (socket, payload) => this.read(socket, payload)],
+    ['room:presence', (socket, payload) => this.roomPresence(socket, payload)],
+  ]);
 
   constructor(
     private readonly auth: Authenticator,
@@ -102,6 +111,7 @@ export class ChatGateway
   }
 
   handleConnection(socket: Socket): void {
+    bindSocketEvents(socket, this.events, this.logger);
     const data = socket.data as Partial<SocketData>;
     if (data.user !== undefined) this.presence.socketConnected(data.user.userId);
   }
@@ -124,11 +134,7 @@ export class ChatGateway
     throw new AckException('UNAUTHORIZED', 'the login has ended');
   }
 
-  @SubscribeMessage('room:join')
-  join(
-    @ConnectedSocket() socket: Socket,
-    @MessageBody() payload: unknown,
-  ): Promise<Ack<{ room: RoomView; lastSeq: number }>> {
+  join(socket: Socket, payload: unknown): Promise<Ack<{ room: RoomView; lastSeq: number }>> {
     return acknowledge(async () => {
       const { roomId } = await parsePayload(RoomRefDto, payload);
       const room = await this.rooms.get(await this.userOf(socket), roomId);
@@ -139,8 +145,7 @@ export class ChatGateway
     });
   }
 
-  @SubscribeMessage('room:leave')
-  leave(@ConnectedSocket() socket: Socket, @MessageBody() payload: unknown): Promise<Ack> {
+  leave(socket: Socket, payload: unknown): Promise<Ack> {
     return acknowledge(async () => {
       const { roomId } = await parsePayload(RoomRefDto, payload);
       await socket.leave(chatRoom(roomId));
@@ -148,11 +153,7 @@ export class ChatGateway
     });
   }
 
-  @SubscribeMessage('message:send')
-  send(
-    @ConnectedSocket() socket: Socket,
-    @MessageBody() payload: unknown,
-  ): Promise<Ack<{ message: MessageView }>> {
+  send(socket: Socket, payload: unknown): Promise<Ack<{ message: MessageView }>> {
     return acknowledge(async () => {
       const dto = await parseSendPayload(payload);
       const { message } = await this.chat.send(
@@ -165,10 +166,9 @@ export class ChatGateway
     });
   }
 
-  @SubscribeMessage('messages:sync')
   sync(
-    @ConnectedSocket() socket: Socket,
-    @MessageBody() payload: unknown,
+    socket: Socket,
+    payload: unknown,
   ): Promise<Ack<{ messages: MessageView[]; hasMore: boolean }>> {
     return acknowledge(async () => {
       const dto = await parsePayload(SyncDto, payload);
@@ -180,8 +180,7 @@ export class ChatGateway
     });
   }
 
-  @SubscribeMessage('typing')
-  typing(@ConnectedSocket() socket: Socket, @MessageBody() payload: unknown): Promise<Ack> {
+  typing(socket: Socket, payload: unknown): Promise<Ack> {
     return acknowledge(async () => {
       const { roomId, isTyping } = await parsePayload(TypingDto, payload);
       const userId = await this.userOf(socket);
@@ -194,8 +193,7 @@ export class ChatGateway
     });
   }
 
-  @SubscribeMessage('room:read')
-  read(@ConnectedSocket() socket: Socket, @MessageBody() payload: unknown): Promise<Ack> {
+  read(socket: Socket, payload: unknown): Promise<Ack> {
     return acknowledge(async () => {
       const { roomId, seq } = await parsePayload(SocketReadDto, payload);
       await this.chat.markRead(await this.userOf(socket), roomId, seq);
@@ -203,11 +201,7 @@ export class ChatGateway
     });
   }
 
-  @SubscribeMessage('room:presence')
-  roomPresence(
-    @ConnectedSocket() socket: Socket,
-    @MessageBody() payload: unknown,
-  ): Promise<Ack<{ online: string[] }>> {
+  roomPresence(socket: Socket, payload: unknown): Promise<Ack<{ online: string[] }>> {
     return acknowledge(async () => {
       const { roomId } = await parsePayload(RoomRefDto, payload);
       await this.rooms.assertMember(await this.userOf(socket), roomId);

@@ -2,6 +2,8 @@ import { join } from 'node:path';
 import { ValidationPipe, type INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import type { HttpLogger } from 'pino-http';
+import { HTTP_LOGGER } from '../logging/logging.module';
 import type { AppConfig } from '../config/config.schema';
 import { LifecycleService } from '../lifecycle/lifecycle.service';
 import { ConfiguredIoAdapter } from '../realtime/socket-io.adapter';
@@ -32,6 +34,8 @@ export function configureHttp(app: INestApplication, config: AppConfig): void {
   // anyone else it would let a client pick its own IP, and so its own per-IP rate limit.
   expressApp.set('trust proxy', config.trustProxy.length > 0 ? config.trustProxy : false);
   expressApp.disable('x-powered-by');
+  // First, so every response (refusals included) carries its X-Request-Id and gets its log line.
+  expressApp.use(app.get<HttpLogger>(HTTP_LOGGER));
   expressApp.use((_req: Request, res: Response, next: NextFunction) => {
     res.setHeader('X-Content-Type-Options', 'nosniff');
     next();

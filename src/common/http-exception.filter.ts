@@ -80,13 +80,21 @@ export class HttpExceptionFilter implements ExceptionFilter {
 
   catch(err: unknown, host: ArgumentsHost): void {
     if (host.getType() !== 'http') throw err;
-    const res = host.switchToHttp().getResponse<Response>();
+    const http = host.switchToHttp();
+    const res = http.getResponse<Response>();
     const body = toErrorBody(err);
     // Busy is load, not a fault: counted in metrics; a log line per refusal would add to the load.
     if (body.statusCode >= 500 && !(err instanceof ServiceBusyException)) {
+      // The request's id (pino-http's), so the line can be found next to the request's own.
+      const id = http.getRequest<{ id?: string | number }>().id ?? '-';
       if (body.statusCode === 503)
-        this.logger.warn(`503: ${err instanceof Error ? err.message : String(err)}`);
-      else this.logger.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+        this.logger.warn(
+          `503 (request ${id}): ${err instanceof Error ? err.message : String(err)}`,
+        );
+      else
+        this.logger.error(
+          `request ${id}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+        );
     }
     if (res.headersSent) {
       // A stream already under way: all we can do is end it.

@@ -1,0 +1,68 @@
+import { createTestDatabase, type TestDatabase } from './helpers/database';
+import { http, registerUser } from './helpers/http';
+import { startInstance, uniquePrefix, type Instance } from './helpers/instance';
+
+interface RequestLine {
+  instance?: string;
+  req?: { id?: string; url?: string; headers?: Record<string, string> };
+  res?: { statusCode?: number };
+  context?: string;
+  msg?: string;
+}
+
+/** The JSON log lines an instance printed, parsed (anything else is skipped). */
+function jsonLines(app: Instance): RequestLine[] {
+  return app
+    .output()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as RequestLine);
+}
+
+describe('structured logs', () => {
+  let db: TestDatabase;
+  let app: Instance;
+  beforeAll(async () => {
+    db = await createTestDatabase('logging');
+    app = await startInstance({ databaseUrl: db.url, redisPrefix: uniquePrefix('logging') });
+  });
+  afterAll(async () => {
+    await app?.stop();
+    await db?.drop();
+  });
+
+  it('logs each request once with its id, and never a credential or a ticket', async () => {
+    const user = await registerUser(app.url, 'log');
+    const res = await http(app.url, '/api/notifications?after=0&ticket=sekrit-ticket', {
+      token: user.token,
+      headers: { 'x-request-id': 'req-abc.123', cookie: 'rt_session=cookie-secret' },
+    });
+    // A ticket is refused off the stream endpoints (400); the line is what this test is about.
+    expect(res.status).toBe(400);
+    expect(res.headers.get('x-request-id')).toBe('req-abc.123');
+    const line = await app
+      .waitForOutput(/"id":"req-abc\.123"[^\n]*"statusCode"/)
+      .then(() => jsonLines(app).filter((l) => l.req?.id === 'req-abc.123'));
+    expect(line).toHaveLength(1);
+    expect(line[0].instance).toBe(app.id);
+    expect(line[0].res?.statusCode).toBe(400);
+    expect(line[0].req?.url).toBe('/api/notifications?after=0&ticket=[Redacted]');
+    expect(line[0].req?.headers?.authorization).toBe('[Redacted]');
+    expect(line[0].req?.headers?.cookie).toBe('[Redacted]');
+    expect(app.output()).not.toContain(user.token);
+    expect(app.output()).not.toContain('sekrit-ticket');
+    expect(app.output()).not.toContain('cookie-secret');
+  });
+
+  it('makes up a request id when the given one is not sane', async () => {
+    const res = await http(app.url, '/health/ready', { headers: { 'x-request-id': 'a b\tc' } });
+    expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("writes the service's own lines as JSON with their context", () => {
+    const lines = jsonLines(app);
+    expect(lines).toContainEqual(
+      expect.objectContaining({ context: 'Main', instance: app.id, msg: expect.any(String) }),
+    );
+  });
+});
