@@ -37,7 +37,11 @@ async function bootstrap(): Promise<void> {
       `unhandled promise rejection (a bug): ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`,
     );
   });
-  if (config.database.url === undefined && config.redis.url === undefined) {
+  if (
+    config.database.url === undefined &&
+    config.redis.url === undefined &&
+    config.redis.clusterNodes === undefined
+  ) {
     logger.warn(
       'Embedded mode: PGlite and an in-process bus. Set DATABASE_URL and REDIS_URL to run several instances.',
     );

@@ -12,18 +12,13 @@ import { RedisBus } from './redis.bus';
       provide: Bus,
       inject: [APP_CONFIG, RedisConnections],
       useFactory: (config: AppConfig, redis: RedisConnections): Bus => {
-        if (redis.command === null || redis.subscriber === null) {
+        if (redis.pubsub === null) {
           new Logger('Bus').warn(
             'REDIS_URL is not set: using an in-process bus (one instance only)',
           );
           return new MemoryBus(config.instanceId);
         }
-        return new RedisBus(
-          redis.command,
-          redis.subscriber,
-          config.redis.prefix,
-          config.instanceId,
-        );
+        return new RedisBus(redis.pubsub, config.redis.prefix, config.instanceId);
       },
     },
   ],

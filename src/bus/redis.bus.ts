@@ -1,10 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import type Redis from 'ioredis';
-import { Bus, type BusHandler, type BusStats, type BusTopic, type BusTopics } from './bus';
+import { errorText } from '../common/background';
+import {
+  Bus,
+  type BusFamily,
+  type BusHandler,
+  type BusStats,
+  type BusTopic,
+  type BusTopics,
+  type Interest,
+  type InterestFamily,
+} from './bus';
+import { InterestTable } from './interest-table';
 import { LocalDispatcher } from './local-dispatcher';
+import type { PubSub } from './pubsub';
+import { BUS_ROUTES, type Route } from './routes';
 
 interface Envelope {
+  /** topic */
+  k: string;
   /** origin instance */
   o: string;
   /** publish time, epoch ms */
@@ -15,60 +29,86 @@ interface Envelope {
   b?: readonly unknown[];
 }
 
-const CANARY = '_canary';
-/** Control message on the canary channel: "my publishes failed; re-read what you track". */
+/** Control payloads on the control channel: "my publishes failed; re-read what you track". */
 const RESYNC = '_resync';
+const CANARY = '_canary';
 const PING_INTERVAL_MS = 5000;
 const PING_TIMEOUT_MS = 3000;
 
 /**
- * Redis pub/sub bus: one publisher connection (shared with other Redis commands) and one
- * subscriber connection. Events are dispatched to this instance's handlers directly, so local
- * clients keep getting live events while Redis is down; copies that come back from Redis with
- * our own origin are dropped, so nothing is delivered twice.
+ * The Redis bus, over one Redis or a Redis Cluster (see PubSub). Events go out on exact
+ * channels, one per room, user or symbol (`<prefix>rt:room:{<id>}`: the hash tag spreads them
+ * over a cluster's slots), and an instance subscribes to a channel only while one of its own
+ * clients needs it (`interest`), so it pays for its clients' traffic and nobody else's. Control
+ * events go on one channel every instance subscribes to. Events are dispatched to this
+ * instance's handlers at publish, so local clients keep getting live events while Redis is down;
+ * copies that come back from Redis with our own origin are dropped, so nothing is delivered twice.
  */
 export class RedisBus extends Bus {
   private readonly logger = new Logger('RedisBus');
   private readonly local = new LocalDispatcher();
-  private readonly counters: BusStats = { published: 0, publishFailures: 0, received: 0 };
+  private readonly interests: InterestTable;
+  private readonly counters = {
+    published: 0,
+    publishFailures: 0,
+    received: { room: 0, user: 0, quote: 0, control: 0 } as Record<BusFamily, number>,
+  };
   private readonly probes = new Map<string, () => void>();
   private readonly pingTimer: NodeJS.Timeout;
   private lastFailureLog = 0;
   private readonly resyncListeners = new Set<() => void>();
-  /** The subscriber lost its connection: whatever was published meanwhile never reached us. */
-  private subscriberLost = false;
   /** A publish failed: other instances missed it; tell them once publishing works again. */
   private publishLost = false;
+  private readonly controlChannel: string;
+  /** This instance's own channel for readiness canaries: sharded on a cluster, like events. */
+  private readonly canaryChannel: string;
+  /** Channel name prefix per family, to tell a message's family without parsing it. */
+  private readonly familyPrefixes: ReadonlyArray<readonly [string, InterestFamily]>;
 
   constructor(
-    private readonly publisher: Redis,
-    private readonly subscriber: Redis,
+    private readonly pubsub: PubSub,
     private readonly prefix: string,
     private readonly instanceId: string,
   ) {
     super();
-    subscriber.on('message', (channel: string, message: string) =>
-      this.onMessage(channel, message),
+    this.controlChannel = `${prefix}rt:control`;
+    this.canaryChannel = `${prefix}rt:canary:{${instanceId}}`;
+    this.familyPrefixes = (['room', 'user', 'quote'] as const).map(
+      (f) => [`${prefix}rt:${f}:{`, f] as const,
     );
-    this.subscriber
-      .subscribe(this.channel(CANARY))
-      .catch((err: unknown) => this.logFailure('subscribe', err));
-    subscriber.on('close', () => (this.subscriberLost = true));
-    // ioredis subscribes every channel again when it reconnects, then says ready.
-    subscriber.on('ready', () => {
-      if (!this.subscriberLost) return;
-      this.subscriberLost = false;
-      this.logger.log('subscriber reconnected; re-reading what was published meanwhile');
+    this.interests = new InterestTable(
+      {
+        subscribe: (channel) => pubsub.subscribe(channel, true),
+        unsubscribe: (channel) => pubsub.unsubscribe(channel, true),
+        connected: () => pubsub.subscriberConnected(),
+      },
+      this.logger,
+    );
+    pubsub.onMessage((channel, message) => this.onMessage(channel, message));
+    for (const [channel, sharded] of [
+      [this.controlChannel, false],
+      [this.canaryChannel, true],
+    ] as const) {
+      pubsub.subscribe(channel, sharded).catch((err: unknown) => this.logFailure('subscribe', err));
+    }
+    pubsub.onResubscribed(() => {
+      this.logger.log('subscriptions re-made; re-reading what was published meanwhile');
       this.resync();
     });
-    publisher.on('ready', () => {
+    pubsub.onPublisherReady(() => {
       if (!this.publishLost) return;
       this.publishLost = false;
-      this.send(CANARY, { o: this.instanceId, t: Date.now(), p: RESYNC });
+      this.sendControl(RESYNC);
     });
     // An idle subscriber can die silently (NAT, a hung server): ping it, and reconnect when the
-    // answer does not come. ioredis re-subscribes every channel after reconnecting.
-    this.pingTimer = setInterval(() => this.pingSubscriber(), PING_INTERVAL_MS);
+    // answer does not come; the subscriptions are made again on reconnection.
+    this.pingTimer = setInterval(
+      () =>
+        pubsub.ping(PING_TIMEOUT_MS, () =>
+          this.logger.warn('subscriber did not answer PING; reconnecting'),
+        ),
+      PING_INTERVAL_MS,
+    );
     this.pingTimer.unref();
   }
 
@@ -78,7 +118,23 @@ export class RedisBus extends Bus {
     queueMicrotask(() =>
       this.local.dispatch(topic, payload, { origin: this.instanceId, publishedAt }),
     );
-    this.send(topic, { o: this.instanceId, t: publishedAt, p: payload });
+    const route = BUS_ROUTES[topic] as Route<BusTopics[T]>;
+    if (route.family === 'control') {
+      this.send(this.controlChannel, false, {
+        k: topic,
+        o: this.instanceId,
+        t: publishedAt,
+        p: payload,
+      });
+      return;
+    }
+    for (const [key, part] of route.split(payload))
+      this.send(this.channel(route.family, key), true, {
+        k: topic,
+        o: this.instanceId,
+        t: publishedAt,
+        p: part,
+      });
   }
 
   publishBatch<T extends BusTopic>(topic: T, payloads: readonly BusTopics[T][]): void {
@@ -90,21 +146,41 @@ export class RedisBus extends Bus {
     queueMicrotask(() => {
       for (const payload of payloads) this.local.dispatch(topic, payload, meta);
     });
-    this.send(topic, { o: this.instanceId, t: publishedAt, b: payloads });
+    const route = BUS_ROUTES[topic] as Route<BusTopics[T]>;
+    if (route.family === 'control') {
+      this.send(this.controlChannel, false, {
+        k: topic,
+        o: this.instanceId,
+        t: publishedAt,
+        b: payloads,
+      });
+      return;
+    }
+    // One write per channel, its events in publish order.
+    const byChannel = new Map<string, BusTopics[T][]>();
+    for (const payload of payloads) {
+      for (const [key, part] of route.split(payload)) {
+        const channel = this.channel(route.family, key);
+        const list = byChannel.get(channel);
+        if (list === undefined) byChannel.set(channel, [part]);
+        else list.push(part);
+      }
+    }
+    for (const [channel, parts] of byChannel) {
+      const envelope: Envelope =
+        parts.length === 1
+          ? { k: topic, o: this.instanceId, t: publishedAt, p: parts[0] }
+          : { k: topic, o: this.instanceId, t: publishedAt, b: parts };
+      this.send(channel, true, envelope);
+    }
   }
 
   subscribe<T extends BusTopic>(topic: T, handler: BusHandler<T>): () => void {
-    const { first, remove } = this.local.add(topic, handler);
-    if (first) {
-      this.subscriber
-        .subscribe(this.channel(topic))
-        .catch((err: unknown) => this.logFailure('subscribe', err));
-    }
-    return () => {
-      if (remove()) {
-        this.subscriber.unsubscribe(this.channel(topic)).catch(() => undefined);
-      }
-    };
+    return this.local.add(topic, handler).remove;
+  }
+
+  interest(family: InterestFamily, key: string): Interest {
+    return this.interests.hold(family, this.channel(family, key));
   }
 
   onResync(listener: () => void): () => void {
@@ -117,9 +193,7 @@ export class RedisBus extends Bus {
       try {
         listener();
       } catch (err) {
-        this.logger.error(
-          `resync listener failed: ${err instanceof Error ? err.message : String(err)}`,
-        );
+        this.logger.error(`resync listener failed: ${errorText(err)}`);
       }
     }
   }
@@ -136,12 +210,22 @@ export class RedisBus extends Bus {
         this.probes.delete(nonce);
         resolve(true);
       });
-      this.send(CANARY, { o: this.instanceId, t: Date.now(), p: nonce });
+      this.send(this.canaryChannel, true, {
+        k: CANARY,
+        o: this.instanceId,
+        t: Date.now(),
+        p: nonce,
+      });
     });
   }
 
   stats(): BusStats {
-    return { ...this.counters };
+    return {
+      published: this.counters.published,
+      publishFailures: this.counters.publishFailures,
+      received: { ...this.counters.received },
+      channels: this.interests.counts(),
+    };
   }
 
   close(): void {
@@ -149,28 +233,43 @@ export class RedisBus extends Bus {
     for (const resolve of this.probes.values()) resolve();
   }
 
-  private channel(topic: string): string {
-    return `${this.prefix}bus:${topic}`;
+  private channel(family: InterestFamily, key: string): string {
+    return `${this.prefix}rt:${family}:{${key}}`;
   }
 
-  private send(topic: string, envelope: Envelope): void {
+  private familyOf(channel: string): BusFamily {
+    for (const [prefix, family] of this.familyPrefixes)
+      if (channel.startsWith(prefix)) return family;
+    return 'control';
+  }
+
+  private sendControl(payload: string): void {
+    this.send(this.controlChannel, false, {
+      k: CANARY,
+      o: this.instanceId,
+      t: Date.now(),
+      p: payload,
+    });
+  }
+
+  private send(channel: string, sharded: boolean, envelope: Envelope): void {
     let json: string;
     try {
       json = JSON.stringify(envelope);
     } catch (err) {
       this.counters.publishFailures++;
-      this.logFailure(`encode ${topic}`, err);
+      this.logFailure(`encode ${envelope.k}`, err);
       return;
     }
-    this.publisher.publish(this.channel(topic), json).catch((err: unknown) => {
+    this.pubsub.publish(channel, json, sharded).catch((err: unknown) => {
       this.counters.publishFailures++;
-      if (topic !== CANARY) this.publishLost = true;
-      this.logFailure(`publish ${topic}`, err);
+      if (envelope.k !== CANARY) this.publishLost = true;
+      this.logFailure(`publish ${envelope.k}`, err);
     });
   }
 
   private onMessage(channel: string, message: string): void {
-    const topic = channel.slice(this.prefix.length + 4);
+    const family = this.familyOf(channel);
     let envelope: Envelope;
     try {
       envelope = JSON.parse(message) as Envelope;
@@ -178,7 +277,9 @@ export class RedisBus extends Bus {
       this.logger.warn(`dropped a malformed message on ${channel}`);
       return;
     }
-    if (topic === CANARY) {
+    // Everything that arrives counts, our own echoes included: it is what Redis sent us.
+    this.counters.received[family] += Array.isArray(envelope.b) ? envelope.b.length : 1;
+    if (envelope.k === CANARY) {
       if (envelope.p === RESYNC) {
         if (envelope.o !== this.instanceId) this.resync();
       } else if (envelope.o === this.instanceId && typeof envelope.p === 'string')
@@ -188,29 +289,10 @@ export class RedisBus extends Bus {
     if (envelope.o === this.instanceId) return; // already delivered locally at publish
     const meta = { origin: envelope.o, publishedAt: envelope.t };
     if (Array.isArray(envelope.b)) {
-      this.counters.received += envelope.b.length;
-      for (const payload of envelope.b) this.local.dispatch(topic, payload, meta);
+      for (const payload of envelope.b) this.local.dispatch(envelope.k, payload, meta);
       return;
     }
-    this.counters.received++;
-    this.local.dispatch(topic, envelope.p, meta);
-  }
-
-  private pingSubscriber(): void {
-    if (this.subscriber.status !== 'ready') return;
-    let answered = false;
-    const timer = setTimeout(() => {
-      if (answered) return;
-      this.logger.warn('subscriber did not answer PING; reconnecting');
-      this.subscriber.disconnect(true);
-    }, PING_TIMEOUT_MS);
-    this.subscriber
-      .ping()
-      .then(() => {
-        answered = true;
-        clearTimeout(timer);
-      })
-      .catch(() => undefined);
+    this.local.dispatch(envelope.k, envelope.p, meta);
   }
 
   private logFailure(what: string, err: unknown): void {
@@ -218,6 +300,6 @@ export class RedisBus extends Bus {
     const now = Date.now();
     if (now - this.lastFailureLog < 5000) return;
     this.lastFailureLog = now;
-    this.logger.warn(`${what} failed: ${err instanceof Error ? err.message : String(err)}`);
+    this.logger.warn(`${what} failed: ${errorText(err)}`);
   }
 }

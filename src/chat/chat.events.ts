@@ -18,12 +18,11 @@ export interface MemberLeftEvent {
   userId: string;
 }
 
-/** A user's first socket anywhere appeared, or the last one went. */
+/** A user's first socket anywhere appeared, or the last one went: told to one room. */
 export interface PresenceEvent {
+  roomId: string;
   userId: string;
   online: boolean;
-  /** The rooms whose subscribers are told; looked up once by the publisher. */
-  roomIds: string[];
 }
 
 declare module '../bus/bus' {

@@ -7,7 +7,7 @@ import {
   type OnGatewayInit,
 } from '@nestjs/websockets';
 import type { Server, Socket } from 'socket.io';
-import { Bus } from '../bus/bus';
+import { Bus, type Interest } from '../bus/bus';
 import { inBackground } from '../common/background';
 import { Authenticator } from '../auth/authenticator.service';
 import { acknowledge, AckException, parsePayload, type Ack } from '../realtime/ack';
@@ -48,6 +48,8 @@ export class ChatGateway
    */
   private readonly typingSent = new RateWindow(TYPING_PER_SECOND, 1000);
   private readonly typingDelivered = new RateWindow(TYPING_PER_SECOND, 1000);
+  /** The room channels this instance holds: one per room with a local socket in it. */
+  private readonly roomInterests = new Map<string, Interest>();
   /** Orders each room's messages for this instance's sockets; see Sequencer. */
   private readonly messages = new Sequencer<MessageView>({
     gapTimeoutMs: GAP_TIMEOUT_MS,
@@ -76,10 +78,21 @@ export class ChatGateway
   ) {}
 
   afterInit(): void {
-    // A room stops being tracked when its last local socket leaves it.
-    this.server.of('/').adapter.on('delete-room', (room: string) => {
-      if (room.startsWith(CHAT_ROOM_PREFIX))
-        this.messages.untrack(room.slice(CHAT_ROOM_PREFIX.length));
+    // A room's channel is held while a local socket is in the room; when the last one leaves,
+    // the channel is let go and the room stops being tracked.
+    const adapter = this.server.of('/').adapter;
+    adapter.on('create-room', (room: string) => {
+      if (!room.startsWith(CHAT_ROOM_PREFIX)) return;
+      const roomId = room.slice(CHAT_ROOM_PREFIX.length);
+      if (!this.roomInterests.has(roomId))
+        this.roomInterests.set(roomId, this.bus.interest('room', roomId));
+    });
+    adapter.on('delete-room', (room: string) => {
+      if (!room.startsWith(CHAT_ROOM_PREFIX)) return;
+      const roomId = room.slice(CHAT_ROOM_PREFIX.length);
+      this.roomInterests.get(roomId)?.release();
+      this.roomInterests.delete(roomId);
+      this.messages.untrack(roomId);
     });
     this.unsubscribers.push(
       this.bus.subscribe('chat.message', (message) => this.messages.push(message.roomId, message)),
@@ -97,11 +110,9 @@ export class ChatGateway
         this.server.in(userRoom(e.userId)).socketsLeave(chatRoom(e.roomId));
       }),
       this.bus.subscribe('presence', (e) => {
-        for (const roomId of e.roomIds) {
-          this.server
-            .to(chatRoom(roomId))
-            .emit('presence', { roomId, userId: e.userId, online: e.online });
-        }
+        this.server
+          .to(chatRoom(e.roomId))
+          .emit('presence', { roomId: e.roomId, userId: e.userId, online: e.online });
       }),
     );
   }
@@ -137,8 +148,17 @@ export class ChatGateway
   join(socket: Socket, payload: unknown): Promise<Ack<{ room: RoomView; lastSeq: number }>> {
     return acknowledge(async () => {
       const { roomId } = await parsePayload(RoomRefDto, payload);
-      const room = await this.rooms.get(await this.userOf(socket), roomId);
+      const userId = await this.userOf(socket);
+      let room = await this.rooms.get(userId, roomId);
+      const subscribed = this.roomInterests.has(roomId);
       await socket.join(chatRoom(roomId));
+      const interest = this.roomInterests.get(roomId);
+      if (!subscribed && interest !== undefined) {
+        // The room's channel was only just asked for: once it is subscribed, read the room again
+        // so that every message after the lastSeq returned arrives live.
+        await interest.ready;
+        room = await this.rooms.get(userId, roomId);
+      }
       // Live delivery here starts after lastSeq; the client catches up to it with messages:sync.
       this.messages.track(roomId, room.lastSeq);
       return { room, lastSeq: room.lastSeq };

@@ -104,6 +104,11 @@ export const envSchema = z.object({
   DATABASE_URL: optionalString.pipe(url(['postgres:', 'postgresql:']).optional()),
   PGLITE_DATA_DIR: z.string().trim().min(1).default('./data'),
   REDIS_URL: optionalString.pipe(url(['redis:', 'rediss:']).optional()),
+  /** Seeds of a Redis Cluster (`host:port,host:port`), instead of REDIS_URL. */
+  REDIS_CLUSTER_NODES: commaList().refine(
+    (nodes) => nodes.every((n) => /^[A-Za-z0-9.-]+:\d{1,5}$/.test(n)),
+    { message: 'must be a comma-separated list of host:port' },
+  ),
   REDIS_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'must be 1-64 of [A-Za-z0-9:_.-]')
@@ -161,7 +166,12 @@ export interface AppConfig {
   database: { url: string | undefined; pgliteDataDir: string; statementTimeoutMs: number };
   /** Proxy hops whose X-Forwarded-For is believed; empty: the client IP is the TCP peer's. */
   trustProxy: string[];
-  redis: { url: string | undefined; prefix: string };
+  redis: {
+    url: string | undefined;
+    /** Set: a Redis Cluster (REDIS_URL is then not allowed). */
+    clusterNodes: Array<{ host: string; port: number }> | undefined;
+    prefix: string;
+  };
   auth: {
     jwtSecret: string;
     jwtPublicKey: string | undefined;
@@ -215,7 +225,12 @@ export function parseConfig(
     throw new ConfigError(`Invalid configuration: ${name} ${issue.message}${shown}`);
   }
   const env = result.data;
-  const embedded = env.DATABASE_URL === undefined && env.REDIS_URL === undefined;
+  if (env.REDIS_URL !== undefined && env.REDIS_CLUSTER_NODES.length > 0)
+    throw new ConfigError(
+      'Invalid configuration: REDIS_URL and REDIS_CLUSTER_NODES are exclusive; set one',
+    );
+  const redisSet = env.REDIS_URL !== undefined || env.REDIS_CLUSTER_NODES.length > 0;
+  const embedded = env.DATABASE_URL === undefined && !redisSet;
   const requireSecret = (name: 'JWT_SECRET' | 'SERVICE_API_KEY', fallback: string): string => {
     const value = env[name];
     if (value !== undefined) {
@@ -226,7 +241,7 @@ export function parseConfig(
     // Several instances must share the secret, so only the single-process laptop mode may invent one.
     if (embedded) return fallback;
     throw new ConfigError(
-      `Invalid configuration: ${name} is required when DATABASE_URL or REDIS_URL is set`,
+      `Invalid configuration: ${name} is required when DATABASE_URL, REDIS_URL or REDIS_CLUSTER_NODES is set`,
     );
   };
   return {
@@ -243,7 +258,17 @@ export function parseConfig(
       statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
     },
     trustProxy: env.TRUST_PROXY,
-    redis: { url: env.REDIS_URL, prefix: env.REDIS_PREFIX },
+    redis: {
+      url: env.REDIS_URL,
+      clusterNodes:
+        env.REDIS_CLUSTER_NODES.length > 0
+          ? env.REDIS_CLUSTER_NODES.map((n) => {
+              const at = n.lastIndexOf(':');
+              return { host: n.slice(0, at), port: Number(n.slice(at + 1)) };
+            })
+          : undefined,
+      prefix: env.REDIS_PREFIX,
+    },
     auth: {
       jwtSecret: requireSecret('JWT_SECRET', EMBEDDED_DEFAULTS.jwtSecret),
       jwtPublicKey: env.JWT_PUBLIC_KEY?.replace(/\\n/g, '\n'),

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { Bus } from '../bus/bus';
+import { Bus, type BusFamily } from '../bus/bus';
 
 export type Transport = 'sse' | 'longpoll' | 'socket' | 'poll';
 
@@ -87,11 +87,32 @@ export class Metrics {
       'Bus publishes that failed (Redis down or hung)',
       () => bus.stats().publishFailures,
     );
-    this.gauge(
-      'realtime_bus_received',
-      'Events received from other instances through the bus',
-      () => bus.stats().received,
-    );
+    // Counted by the bus; read at scrape time and added as the difference since the last one.
+    const seen: Record<BusFamily, number> = { room: 0, user: 0, quote: 0, control: 0 };
+    new Counter({
+      name: 'realtime_bus_received_total',
+      help: 'Events received from Redis, by topic family (room, user, quote, control)',
+      labelNames: ['family'],
+      registers: [this.registry],
+      collect() {
+        const received = bus.stats().received;
+        for (const family of Object.keys(seen) as BusFamily[]) {
+          this.inc({ family }, received[family] - seen[family]);
+          seen[family] = received[family];
+        }
+      },
+    });
+    new Gauge({
+      name: 'realtime_bus_channels',
+      help: 'Channels this instance subscribes to for its own clients, by family',
+      labelNames: ['family'],
+      registers: [this.registry],
+      collect() {
+        const channels = bus.stats().channels;
+        for (const family of ['room', 'user', 'quote'] as const)
+          this.set({ family }, channels[family]);
+      },
+    });
   }
 
   /** A gauge whose value is read from `read` at scrape time. */

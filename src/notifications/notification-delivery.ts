@@ -5,7 +5,7 @@ import {
   type OnModuleDestroy,
 } from '@nestjs/common';
 import type { Socket } from 'socket.io';
-import { Bus } from '../bus/bus';
+import { Bus, type Interest } from '../bus/bus';
 import { errorText, inBackground } from '../common/background';
 import { isDatabaseUnavailable } from '../database/database-errors';
 import { Metrics } from '../metrics/metrics.service';
@@ -41,6 +41,11 @@ const USER_ROOM_PREFIX = userRoom('');
 export class NotificationDelivery implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('NotificationDelivery');
   private readonly sinks = new Map<string, Set<NotificationSink>>();
+  /**
+   * The user channels this instance holds: one per user with a socket, stream or waiting poll
+   * here. Everything addressed to a user travels on it (notifications, a room left elsewhere).
+   */
+  private readonly interests = new Map<string, Interest>();
   /** Users with a Socket.IO room (a connected socket) on this instance. */
   private readonly socketUsers = new Set<string>();
   private readonly unsubscribe: () => void;
@@ -131,7 +136,17 @@ export class NotificationDelivery implements OnApplicationBootstrap, OnModuleDes
     this.untrackIfIdle(sink.userId);
   }
 
+  /**
+   * Holds the user's channel (from the first socket or sink to the last), and once it is
+   * subscribed reads the user's cursor: everything after it arrives live.
+   */
   private async track(userId: string): Promise<number> {
+    let interest = this.interests.get(userId);
+    if (interest === undefined) {
+      interest = this.bus.interest('user', userId);
+      this.interests.set(userId, interest);
+    }
+    await interest.ready;
     const lastSeq = await this.notifications.lastSeq(userId);
     if (this.sinks.has(userId) || this.socketUsers.has(userId))
       this.sequencer.track(userId, lastSeq);
@@ -153,7 +168,10 @@ export class NotificationDelivery implements OnApplicationBootstrap, OnModuleDes
   }
 
   private untrackIfIdle(userId: string): void {
-    if (!this.sinks.has(userId) && !this.socketUsers.has(userId)) this.sequencer.untrack(userId);
+    if (this.sinks.has(userId) || this.socketUsers.has(userId)) return;
+    this.sequencer.untrack(userId);
+    this.interests.get(userId)?.release();
+    this.interests.delete(userId);
   }
 
   private fanOut(userId: string, notification: NotificationView): void {

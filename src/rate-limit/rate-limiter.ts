@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import type Redis from 'ioredis';
+import type { RedisClient } from '../redis/redis.connections';
 import { InjectConfig, type AppConfig } from '../config/app.config';
 import { RedisConnections } from '../redis/redis.connections';
 
@@ -67,7 +67,7 @@ export class MemoryWindows {
 @Injectable()
 export class RateLimiter {
   private readonly logger = new Logger('RateLimiter');
-  private readonly redis: (Redis & RateCommands) | null;
+  private readonly redis: (RedisClient & RateCommands) | null;
   private readonly memory = new MemoryWindows();
   private lastWarn = 0;
 
@@ -80,7 +80,7 @@ export class RateLimiter {
       redis.defineCommand('rtRateConsume', { numberOfKeys: 1, lua: CONSUME });
       redis.defineCommand('rtRateRefund', { numberOfKeys: 1, lua: REFUND });
     }
-    this.redis = redis as (Redis & RateCommands) | null;
+    this.redis = redis as (RedisClient & RateCommands) | null;
   }
 
   async consume(bucket: string, limit: number, windowMs: number): Promise<RateDecision> {

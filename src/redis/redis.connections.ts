@@ -1,51 +1,96 @@
 import { Logger } from '@nestjs/common';
-import Redis, { type RedisOptions } from 'ioredis';
+import Redis, { Cluster, type RedisOptions } from 'ioredis';
+import type { AppConfig } from '../config/config.schema';
+import { ClusterPubSub, StandalonePubSub, type PubSub } from '../bus/pubsub';
+
+/** A command connection: one Redis, or a cluster client (ioredis' API is the same for both). */
+export type RedisClient = Redis | Cluster;
+
+const COMMON: RedisOptions = {
+  // Reconnect forever, backing off to 1 s: Redis coming back must heal the service by itself.
+  retryStrategy: (times) => Math.min(50 * times, 1000),
+  connectTimeout: 3000,
+};
+
+const COMMAND: RedisOptions = {
+  // Fail fast while disconnected or hung, rather than queueing publishes without bound.
+  commandTimeout: 2000,
+  maxRetriesPerRequest: 1,
+};
 
 /**
- * The service's two Redis connections, or none when REDIS_URL is unset. `command` serves
- * publishes and plain commands; `subscriber` is kept in subscriber mode by the bus.
+ * The service's Redis: a command connection (commands, scripts, publishes) and a subscriber
+ * the bus keeps in subscriber mode, over REDIS_URL or a Redis Cluster (REDIS_CLUSTER_NODES);
+ * none of it when neither is set. This is the one place that knows which.
  */
 export class RedisConnections {
   private readonly logger = new Logger('Redis');
-  readonly command: Redis | null;
-  readonly subscriber: Redis | null;
+  readonly command: RedisClient | null;
+  /** The bus's transport over these connections; null without Redis. */
+  readonly pubsub: PubSub | null;
+  readonly cluster: boolean;
+  private readonly clients: RedisClient[] = [];
 
-  constructor(url: string | undefined) {
-    if (url === undefined) {
-      this.command = null;
-      this.subscriber = null;
+  constructor(config: AppConfig['redis']) {
+    this.cluster = config.clusterNodes !== undefined;
+    if (config.clusterNodes !== undefined) {
+      const nodes = config.clusterNodes;
+      const cluster = (name: string, options: ConstructorParameters<typeof Cluster>[1]): Cluster =>
+        new Cluster(nodes, {
+          // A failover or a slot move answers MOVED / CLUSTERDOWN for a moment: retry, then
+          // refresh the slot map, rather than fail the command.
+          retryDelayOnFailover: 200,
+          retryDelayOnClusterDown: 300,
+          retryDelayOnMoved: 50,
+          clusterRetryStrategy: (times) => Math.min(100 * times, 1000),
+          slotsRefreshTimeout: 2000,
+          ...options,
+          redisOptions: { ...COMMON, connectionName: `rt-${name}`, ...options?.redisOptions },
+        });
+      const command = cluster('command', {
+        enableAutoPipelining: true,
+        redisOptions: COMMAND,
+      });
+      // Sharded subscribers: one connection per master, each SSUBSCRIBE sent to the master that
+      // owns the channel's slot, re-made by ioredis when the topology changes.
+      const subscriber = cluster('subscriber', { shardedSubscribers: true });
+      this.command = command;
+      this.pubsub = new ClusterPubSub(command, subscriber);
+      this.clients.push(command, subscriber);
+      this.watch(command, 'command');
+      this.watch(subscriber, 'subscriber');
       return;
     }
-    const common: RedisOptions = {
-      // Reconnect forever, backing off to 1 s: Redis coming back must heal the service by itself.
-      retryStrategy: (times) => Math.min(50 * times, 1000),
-      connectTimeout: 3000,
-    };
-    this.command = new Redis(url, {
-      ...common,
+    if (config.url === undefined) {
+      this.command = null;
+      this.pubsub = null;
+      return;
+    }
+    const command = new Redis(config.url, {
+      ...COMMON,
+      ...COMMAND,
       connectionName: 'rt-command',
       // Commands issued in the same tick (a burst of sends, rate-limit checks and publishes)
       // go out in one write: on loopback each write syscall costs more than the command itself.
       enableAutoPipelining: true,
-      // Fail fast while disconnected or hung, rather than queueing publishes without bound.
       enableOfflineQueue: false,
-      commandTimeout: 2000,
-      maxRetriesPerRequest: 1,
     });
-    this.subscriber = new Redis(url, {
-      ...common,
+    const subscriber = new Redis(config.url, {
+      ...COMMON,
       connectionName: 'rt-subscriber',
       autoResubscribe: true,
       maxRetriesPerRequest: null,
     });
-    this.watch(this.command, 'command');
-    this.watch(this.subscriber, 'subscriber');
+    this.command = command;
+    this.pubsub = new StandalonePubSub(command, subscriber);
+    this.clients.push(command, subscriber);
+    this.watch(command, 'command');
+    this.watch(subscriber, 'subscriber');
   }
 
   async close(): Promise<void> {
     await Promise.all(
-      [this.command, this.subscriber].map(async (c) => {
-        if (c === null) return;
+      this.clients.map(async (c) => {
         try {
           await c.quit();
         } catch {
@@ -55,16 +100,19 @@ export class RedisConnections {
     );
   }
 
-  private watch(client: Redis, name: string): void {
+  private watch(client: RedisClient, name: string): void {
     let lastLog = 0;
     let down = false;
-    client.on('error', (err: Error) => {
+    const warn = (what: string): void => {
       const now = Date.now();
       if (now - lastLog > 5000) {
         lastLog = now;
-        this.logger.warn(`${name} connection: ${err.message}`);
+        this.logger.warn(`${name} connection: ${what}`);
       }
-    });
+    };
+    client.on('error', (err: Error) => warn(err.message));
+    // A cluster client reports a node's errors separately; they are not the client's own failure.
+    client.on('node error', (err: Error, node: string) => warn(`node ${node}: ${err.message}`));
     client.on('close', () => {
       down = true;
     });

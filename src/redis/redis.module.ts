@@ -8,7 +8,7 @@ import { RedisConnections } from './redis.connections';
     {
       provide: RedisConnections,
       inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => new RedisConnections(config.redis.url),
+      useFactory: (config: AppConfig) => new RedisConnections(config.redis),
     },
   ],
   exports: [RedisConnections],

@@ -4,9 +4,9 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import type Redis from 'ioredis';
 import { InjectConfig, type AppConfig } from '../config/app.config';
-import { RedisConnections } from '../redis/redis.connections';
+import { RedisConnections, type RedisClient } from '../redis/redis.connections';
+import { stocksKey } from './redis-quote.store';
 import type { QuoteInput } from './quote';
 import { StocksService } from './stocks.service';
 import { inBackground } from '../common/background';
@@ -48,7 +48,7 @@ function seedPrice(symbol: string): number {
 @Injectable()
 export class MarketSimulator implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('MarketSimulator');
-  private readonly redis: Redis | null;
+  private readonly redis: RedisClient | null;
   private readonly lockKey: string;
   private leader = false;
   private ticking = false;
@@ -62,7 +62,7 @@ export class MarketSimulator implements OnApplicationBootstrap, OnApplicationShu
     @InjectConfig() private readonly config: AppConfig,
   ) {
     this.redis = redis.command;
-    this.lockKey = `${config.redis.prefix}stocks:producer`;
+    this.lockKey = stocksKey(config.redis.prefix, 'producer');
   }
 
   onApplicationBootstrap(): void {
@@ -144,8 +144,9 @@ export class MarketSimulator implements OnApplicationBootstrap, OnApplicationShu
     this.ticking = true;
     try {
       const now = Date.now();
+      await this.resume();
       const inputs: QuoteInput[] = this.config.stocks.symbols.map((symbol) => {
-        const last = this.prices.get(symbol) ?? this.resume(symbol);
+        const last = this.prices.get(symbol) ?? { price: seedPrice(symbol), ts: 0 };
         const price = Math.max(
           0.01,
           Math.round(last.price * (1 + VOLATILITY * gaussian()) * 100) / 100,
@@ -165,11 +166,11 @@ export class MarketSimulator implements OnApplicationBootstrap, OnApplicationShu
     }
   }
 
-  /** A new producer continues from the latest quote everyone has seen. */
-  private resume(symbol: string): { price: number; ts: number } {
-    const quote = this.stocks.get(symbol);
-    return quote === undefined
-      ? { price: seedPrice(symbol), ts: 0 }
-      : { price: quote.price, ts: Date.parse(quote.ts) };
+  /** A new producer continues from the latest quotes, as stored (no instance sees them all). */
+  private async resume(): Promise<void> {
+    const missing = this.config.stocks.symbols.filter((s) => !this.prices.has(s));
+    if (missing.length === 0) return;
+    for (const quote of await this.stocks.latest(missing))
+      this.prices.set(quote.symbol, { price: quote.price, ts: Date.parse(quote.ts) });
   }
 }

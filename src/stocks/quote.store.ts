@@ -12,17 +12,19 @@ export abstract class QuoteStore {
    */
   abstract accept(inputs: QuoteInput[], fence?: { key: string; holder: string }): Promise<Quote[]>;
   abstract all(): Promise<Quote[]>;
+  /** The latest quotes of these symbols (the unknown ones left out). */
+  abstract latest(symbols: readonly string[]): Promise<Quote[]>;
 }
 
 /** One process (REDIS_URL unset). */
 export class MemoryQuoteStore extends QuoteStore {
-  private readonly latest = new Map<string, Quote & { tsMs: number }>();
+  private readonly latestBySymbol = new Map<string, Quote & { tsMs: number }>();
   private readonly opens = new Map<string, number>();
 
   accept(inputs: QuoteInput[]): Promise<Quote[]> {
     const accepted: Quote[] = [];
     for (const input of inputs) {
-      const current = this.latest.get(input.symbol);
+      const current = this.latestBySymbol.get(input.symbol);
       if (current !== undefined && input.ts < current.tsMs) continue;
       const openKey = `${utcDay(input.ts)}:${input.symbol}`;
       let open = this.opens.get(openKey);
@@ -31,13 +33,25 @@ export class MemoryQuoteStore extends QuoteStore {
         this.opens.set(openKey, open);
       }
       const quote = makeQuote(input, open);
-      this.latest.set(input.symbol, { ...quote, tsMs: input.ts });
+      this.latestBySymbol.set(input.symbol, { ...quote, tsMs: input.ts });
       accepted.push(quote);
     }
     return Promise.resolve(accepted);
   }
 
   all(): Promise<Quote[]> {
-    return Promise.resolve([...this.latest.values()].map(({ tsMs: _ts, ...q }) => q));
+    return Promise.resolve([...this.latestBySymbol.values()].map(({ tsMs: _ts, ...q }) => q));
+  }
+
+  latest(symbols: readonly string[]): Promise<Quote[]> {
+    const out: Quote[] = [];
+    for (const symbol of symbols) {
+      const found = this.latestBySymbol.get(symbol);
+      if (found !== undefined) {
+        const { tsMs: _ts, ...quote } = found;
+        out.push(quote);
+      }
+    }
+    return Promise.resolve(out);
   }
 }

@@ -1,4 +1,4 @@
-import type Redis from 'ioredis';
+import type { RedisClient } from '../redis/redis.connections';
 import { makeQuote, utcDay, type Quote, type QuoteInput } from './quote';
 import { QuoteStore } from './quote.store';
 
@@ -36,9 +36,21 @@ end
 return out
 `;
 
+/**
+ * Every stocks key carries the `{stocks}` hash tag, the producer lock included (`stocksKey`):
+ * the accept script reads the lock and writes both hashes, and on a Redis Cluster the keys one
+ * script touches must live in one slot.
+ */
+export const stocksKey = (prefix: string, name: string): string => `${prefix}{stocks}:${name}`;
+
+const parse = (symbol: string, value: string): Quote => {
+  const [ts, price, open] = value.split('|');
+  return makeQuote({ symbol, price: Number(price), ts: Number(ts) }, Number(open));
+};
+
 export class RedisQuoteStore extends QuoteStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {
     super();
@@ -50,8 +62,8 @@ export class RedisQuoteStore extends QuoteStore {
     const result = (await this.redis.eval(
       ACCEPT,
       3,
-      `${this.prefix}stocks:latest`,
-      `${this.prefix}stocks:open:`,
+      stocksKey(this.prefix, 'latest'),
+      stocksKey(this.prefix, 'open:'),
       fence?.key ?? '',
       fence?.holder ?? '',
       ...args,
@@ -64,10 +76,17 @@ export class RedisQuoteStore extends QuoteStore {
   }
 
   async all(): Promise<Quote[]> {
-    const latest = await this.redis.hgetall(`${this.prefix}stocks:latest`);
-    return Object.entries(latest).map(([symbol, value]) => {
-      const [ts, price, open] = value.split('|');
-      return makeQuote({ symbol, price: Number(price), ts: Number(ts) }, Number(open));
+    const latest = await this.redis.hgetall(stocksKey(this.prefix, 'latest'));
+    return Object.entries(latest).map(([symbol, value]) => parse(symbol, value));
+  }
+
+  async latest(symbols: readonly string[]): Promise<Quote[]> {
+    if (symbols.length === 0) return [];
+    const values = await this.redis.hmget(stocksKey(this.prefix, 'latest'), ...symbols);
+    const out: Quote[] = [];
+    values.forEach((value, i) => {
+      if (value !== null) out.push(parse(symbols[i], value));
     });
+    return out;
   }
 }

@@ -1,4 +1,6 @@
-import { Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { Bus, type Interest } from '../bus/bus';
+import { errorText } from '../common/background';
 import type { Request, Response } from 'express';
 import { InjectConfig, type AppConfig } from '../config/app.config';
 import { LifecycleService } from '../lifecycle/lifecycle.service';
@@ -16,14 +18,25 @@ import { StocksService } from './stocks.service';
 export class QuoteStreamClient {
   private blocked = false;
   private readonly pending = new Map<string, string>();
+  /** The newest quote time offered per symbol: the snapshot and the live feed can overlap. */
+  private readonly newest = new Map<string, number>();
   private closed = false;
+  /** The symbols' bus channels this stream holds. */
+  interests: Interest[] = [];
 
   constructor(
     readonly symbols: ReadonlySet<string>,
     private readonly res: Response,
   ) {}
 
-  write(symbol: string, frame: string): boolean {
+  /** Writes a quote's frame unless one at least as new was already offered. */
+  offer(symbol: string, tsMs: number, frame: string): boolean {
+    if ((this.newest.get(symbol) ?? -Infinity) >= tsMs) return false;
+    this.newest.set(symbol, tsMs);
+    return this.write(symbol, frame);
+  }
+
+  private write(symbol: string, frame: string): boolean {
     if (this.closed) return false;
     if (this.blocked) {
       this.pending.set(symbol, frame); // conflate: the newest price replaces the unsent one
@@ -50,9 +63,14 @@ export class QuoteStreamClient {
     return this.res.writableLength;
   }
 
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    for (const interest of this.interests) interest.release();
     this.pending.clear();
     if (!this.res.writableEnded) this.res.end();
   }
@@ -73,8 +91,11 @@ export class StockStreams implements OnModuleDestroy {
   private readonly cleanups: Array<() => void> = [];
   private readonly heartbeat: NodeJS.Timeout;
 
+  private readonly logger = new Logger('StockStreams');
+
   constructor(
     private readonly stocks: StocksService,
+    private readonly bus: Bus,
     private readonly lifecycle: LifecycleService,
     private readonly metrics: Metrics,
     @InjectConfig() config: AppConfig,
@@ -121,7 +142,11 @@ export class StockStreams implements OnModuleDestroy {
     for (const client of this.clients) client.close();
   }
 
-  open(symbols: string[], req: Request, res: Response): void {
+  /**
+   * Subscribes to the symbols' channels, then sends a snapshot read after the subscription is
+   * made, then live quotes; a quote is never sent twice nor an older one after a newer.
+   */
+  async open(symbols: string[], req: Request, res: Response): Promise<void> {
     res.writeHead(200, SSE_HEADERS);
     res.write(sseRetry(jitteredRetryMs()));
     const client = new QuoteStreamClient(new Set(symbols), res);
@@ -130,6 +155,7 @@ export class StockStreams implements OnModuleDestroy {
       return;
     }
     this.clients.add(client);
+    client.interests = symbols.map((symbol) => this.bus.interest('quote', symbol));
     for (const symbol of symbols) {
       let set = this.bySymbol.get(symbol);
       if (set === undefined) {
@@ -137,10 +163,17 @@ export class StockStreams implements OnModuleDestroy {
         this.bySymbol.set(symbol, set);
       }
       set.add(client);
-      const quote = this.stocks.get(symbol);
-      if (quote !== undefined) client.write(symbol, this.encode(quote));
     }
     req.on('close', () => this.release(client));
+    await Promise.all(client.interests.map((i) => i.ready));
+    if (client.isClosed) return;
+    try {
+      for (const quote of await this.stocks.latest(symbols))
+        client.offer(quote.symbol, Date.parse(quote.ts), this.encode(quote));
+    } catch (err) {
+      // The store is unreachable: the stream goes on live, its snapshot missing.
+      this.logger.warn(`quote snapshot unavailable: ${errorText(err)}`);
+    }
   }
 
   private release(client: QuoteStreamClient): void {
@@ -159,7 +192,8 @@ export class StockStreams implements OnModuleDestroy {
       if (set === undefined) continue;
       const frame = this.encode(quote); // once per quote, whatever the number of clients
       let written = 0;
-      for (const client of set) if (client.write(quote.symbol, frame)) written++;
+      const tsMs = Date.parse(quote.ts);
+      for (const client of set) if (client.offer(quote.symbol, tsMs, frame)) written++;
       this.metrics.delivered('sse', 'quote', quote.ts, written);
     }
   }

@@ -33,28 +33,33 @@ export class StocksController {
 
   @Public()
   @Get()
-  list(): { items: Quote[] } {
-    return { items: this.stocks.all() };
+  async list(): Promise<{ items: Quote[] }> {
+    return { items: await this.stocks.all() };
   }
 
   /** Live quotes over SSE: a snapshot per symbol at once, then every new quote. No login needed. */
   @Public()
   @Get('stream')
-  stream(@Query() q: QuoteStreamQuery, @Req() req: Request, @Res() res: Response): void {
+  async stream(
+    @Query() q: QuoteStreamQuery,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
     const symbols = [...new Set(q.symbols.split(','))];
     if (symbols.some((s) => !SYMBOL_PATTERN.test(s)))
       throw new BadRequestException('symbols must be a comma-separated list of symbols');
     if (symbols.length > MAX_STREAM_SYMBOLS)
       throw new BadRequestException(`at most ${MAX_STREAM_SYMBOLS} symbols`);
-    const unknown = symbols.filter((s) => !this.stocks.isKnown(s));
+    const known = new Set(await this.stocks.isKnown(symbols));
+    const unknown = symbols.filter((s) => !known.has(s));
     if (unknown.length > 0) throw new BadRequestException(`unknown symbols: ${unknown.join(',')}`);
-    this.streams.open(symbols, req, res);
+    await this.streams.open(symbols, req, res);
   }
 
   @Public()
   @Get(':symbol')
-  get(@Param('symbol') symbol: string): Quote {
-    const quote = SYMBOL_PATTERN.test(symbol) ? this.stocks.get(symbol) : undefined;
+  async get(@Param('symbol') symbol: string): Promise<Quote> {
+    const quote = SYMBOL_PATTERN.test(symbol) ? await this.stocks.get(symbol) : undefined;
     if (quote === undefined) throw new NotFoundException('unknown symbol');
     return quote;
   }

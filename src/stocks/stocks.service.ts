@@ -1,10 +1,4 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  type OnApplicationBootstrap,
-  type OnModuleDestroy,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { Bus } from '../bus/bus';
 import { InjectConfig, type AppConfig } from '../config/app.config';
 import type { Quote, QuoteInput } from './quote';
@@ -14,13 +8,15 @@ import './quote';
 export type QuotesListener = (quotes: Quote[]) => void;
 
 /**
- * Quotes: accepted through the shared store (monotonic per symbol), published once on the bus,
- * and mirrored in a per-instance cache that serves reads and stream snapshots.
+ * Quotes: accepted through the shared store (monotonic per symbol) and published once on the
+ * bus, on each symbol's channel. Reads go to the store. The per-instance cache holds the symbols
+ * this instance's clients stream (and what it produced), to drop a live quote not newer than
+ * one already sent.
  */
 @Injectable()
-export class StocksService implements OnApplicationBootstrap, OnModuleDestroy {
+export class StocksService implements OnModuleDestroy {
   private readonly logger = new Logger('Stocks');
-  private readonly latest = new Map<string, Quote>();
+  private readonly seen = new Map<string, Quote>();
   private readonly acceptedListeners = new Set<QuotesListener>();
   private readonly liveListeners = new Set<QuotesListener>();
   private readonly unsubscribe: () => void;
@@ -35,16 +31,6 @@ export class StocksService implements OnApplicationBootstrap, OnModuleDestroy {
       if (fresh.length === 0) return;
       for (const listener of this.liveListeners) listener(fresh);
     });
-  }
-
-  async onApplicationBootstrap(): Promise<void> {
-    try {
-      for (const quote of await this.store.all()) this.remember(quote);
-    } catch (err) {
-      this.logger.warn(
-        `could not load the latest quotes yet: ${err instanceof Error ? err.message : String(err)}`,
-      );
-    }
   }
 
   onModuleDestroy(): void {
@@ -80,27 +66,44 @@ export class StocksService implements OnApplicationBootstrap, OnModuleDestroy {
     return quotes;
   }
 
-  get(symbol: string): Quote | undefined {
-    return this.latest.get(symbol);
+  /**
+   * The latest quotes of these symbols, from the shared store: with interest routing no
+   * instance receives every symbol's quotes, so reads never come from what this one has seen.
+   */
+  latest(symbols: readonly string[]): Promise<Quote[]> {
+    return this.store.latest(symbols);
   }
 
-  all(): Quote[] {
-    return [...this.latest.values()].sort((a, b) => a.symbol.localeCompare(b.symbol));
+  async get(symbol: string): Promise<Quote | undefined> {
+    return (await this.store.latest([symbol]))[0];
+  }
+
+  async all(): Promise<Quote[]> {
+    return (await this.store.all()).sort((a, b) => a.symbol.localeCompare(b.symbol));
   }
 
   /** Has quotes, or is one the simulated market will quote. */
-  isKnown(symbol: string): boolean {
-    return (
-      this.latest.has(symbol) ||
-      (this.config.stocks.feed === 'simulated' && this.config.stocks.symbols.includes(symbol))
-    );
+  async isKnown(symbols: readonly string[]): Promise<string[]> {
+    const simulated = this.config.stocks.feed === 'simulated' ? this.config.stocks.symbols : [];
+    const rest = symbols.filter((s) => !simulated.includes(s));
+    if (rest.length === 0) return [...symbols];
+    const quoted = new Set((await this.store.latest(rest)).map((q) => q.symbol));
+    return symbols.filter((s) => simulated.includes(s) || quoted.has(s));
   }
 
-  /** Keeps the newest quote per symbol; false for one older than what is cached. */
+  /** Offers a quote to the live cache (snapshots too): false if a newer one is already there. */
+  offer(quote: Quote): boolean {
+    return this.remember(quote);
+  }
+
+  /**
+   * Keeps the newest quote per symbol seen live here; false for one not newer than what is
+   * cached (a snapshot read and a live event can carry the same quote).
+   */
   private remember(quote: Quote): boolean {
-    const current = this.latest.get(quote.symbol);
-    if (current !== undefined && Date.parse(current.ts) > Date.parse(quote.ts)) return false;
-    this.latest.set(quote.symbol, quote);
+    const current = this.seen.get(quote.symbol);
+    if (current !== undefined && Date.parse(current.ts) >= Date.parse(quote.ts)) return false;
+    this.seen.set(quote.symbol, quote);
     return true;
   }
 }

@@ -103,7 +103,11 @@ export class PresenceService implements OnModuleInit, OnApplicationShutdown {
 
   private async announce(userId: string, online: boolean): Promise<void> {
     const roomIds = await this.rooms.presenceRoomIdsOf(userId);
-    if (roomIds.length > 0) this.bus.publish('presence', { userId, online, roomIds });
+    // One event per room, on that room's channel: only instances with its members hear it.
+    this.bus.publishBatch(
+      'presence',
+      roomIds.map((roomId) => ({ roomId, userId, online })),
+    );
   }
 
   private serial(userId: string, task: () => Promise<void>): Promise<void> {

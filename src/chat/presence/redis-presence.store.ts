@@ -1,13 +1,16 @@
-import type Redis from 'ioredis';
+import type { RedisClient } from '../../redis/redis.connections';
 import { PresenceStore } from './presence.store';
 
 /** How long an instance's claim on a user lasts without a refresh. */
 export const PRESENCE_TTL_MS = 20_000;
 
-// Keys: <p>presence:u:<userId> is a sorted set of instance ids scored by expiry (ms);
-// <p>presence:exp is a sorted set of "<userId>|<instanceId>" scored by expiry, which lets any
+// Keys: <p>{presence}:u:<userId> is a sorted set of instance ids scored by expiry (ms);
+// <p>{presence}:exp is a sorted set of "<userId>|<instanceId>" scored by expiry, which lets any
 // instance find and clear the users of an instance that died. User keys outlive their last
 // claim by a minute, so a sweeper still finds what it must report; then Redis drops them.
+// The {presence} hash tag puts every presence key in one slot: the scripts touch a user's key
+// and the expiry set together, and refresh and sweep reach many users' keys in one call, which a
+// Redis Cluster allows only within a slot. (One slot is one master's work; docs/scaling.md.)
 const CONNECT = `
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
 local before = redis.call('ZCARD', KEYS[1])
@@ -34,7 +37,7 @@ return 0
 const REFRESH = `
 local lapsed = {}
 for i = 4, #ARGV do
-  local key = ARGV[3] .. 'presence:u:' .. ARGV[i]
+  local key = ARGV[3] .. '{presence}:u:' .. ARGV[i]
   if redis.call('ZSCORE', key, ARGV[1]) then
     redis.call('ZADD', key, 'XX', ARGV[2], ARGV[1])
     redis.call('PEXPIREAT', key, ARGV[2] + 60000)
@@ -56,7 +59,7 @@ for _, member in ipairs(expired) do
   if sep then
     local user = string.sub(member, 1, sep - 1)
     local inst = string.sub(member, sep + 1)
-    local key = ARGV[2] .. 'presence:u:' .. user
+    local key = ARGV[2] .. '{presence}:u:' .. user
     local score = redis.call('ZSCORE', key, inst)
     local removed = 0
     if score and tonumber(score) <= tonumber(ARGV[1]) then removed = redis.call('ZREM', key, inst) end
@@ -69,7 +72,7 @@ return offline
 
 export class RedisPresenceStore extends PresenceStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly instanceId: string,
     private readonly ttlMs = PRESENCE_TTL_MS,
@@ -143,10 +146,10 @@ export class RedisPresenceStore extends PresenceStore {
   }
 
   private userKey(userId: string): string {
-    return `${this.prefix}presence:u:${userId}`;
+    return `${this.prefix}{presence}:u:${userId}`;
   }
 
   private expKey(): string {
-    return `${this.prefix}presence:exp`;
+    return `${this.prefix}{presence}:exp`;
   }
 }

@@ -90,7 +90,8 @@ export class AlertsService implements OnModuleDestroy {
     direction: 'above' | 'below',
     price: number,
   ): Promise<AlertView> {
-    if (!this.stocks.isKnown(symbol)) throw new BadRequestException(`unknown symbol ${symbol}`);
+    if ((await this.stocks.isKnown([symbol])).length === 0)
+      throw new BadRequestException(`unknown symbol ${symbol}`);
     const [count] = rowsOf<{ n: string }>(
       await this.db.query(`SELECT count(*) AS n FROM price_alerts WHERE user_id = $1 AND active`, [
         userId,

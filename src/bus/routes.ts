@@ -1,0 +1,68 @@
+import type { BusTopic, BusTopics, InterestFamily } from './bus';
+import '../auth/auth.events';
+import '../chat/chat.events';
+import '../notifications/notification.views';
+import '../stocks/quote';
+
+/** Splits one published payload into the parts each channel (room, user, symbol) carries. */
+export type Split<P> = (payload: P) => Iterable<readonly [key: string, part: P]>;
+
+export type Route<P> = { family: 'control' } | { family: InterestFamily; split: Split<P> };
+
+/** Every topic's route; a topic without one does not compile. */
+export type BusRoutes = { [T in BusTopic]: Route<BusTopics[T]> };
+
+/** The whole payload on the channel named by one of its fields. */
+const by = <P>(family: InterestFamily, key: (p: P) => string): Route<P> => ({
+  family,
+  split: (p) => [[key(p), p]],
+});
+
+/** A payload holding a list, split into one part per key (items keep their order). */
+function grouped<P, I>(
+  family: InterestFamily,
+  items: (p: P) => readonly I[],
+  key: (item: I) => string,
+  make: (items: I[]) => P,
+): Route<P> {
+  return {
+    family,
+    split: (p) => {
+      const groups = new Map<string, I[]>();
+      for (const item of items(p)) {
+        const k = key(item);
+        const group = groups.get(k);
+        if (group === undefined) groups.set(k, [item]);
+        else group.push(item);
+      }
+      return [...groups].map(([k, list]) => [k, make(list)] as const);
+    },
+  };
+}
+
+/**
+ * Routing is exact: a room's events on the room's channel, a user's on the user's, a symbol's
+ * quotes on the symbol's. An instance holds interest only in what its own clients need, so it
+ * never receives (or decodes) the events of a room none of its clients joined.
+ */
+export const BUS_ROUTES: BusRoutes = {
+  'auth.session-ended': { family: 'control' },
+  'chat.message': by('room', (m) => m.roomId),
+  'chat.typing': by('room', (e) => e.roomId),
+  'chat.read': by('room', (e) => e.roomId),
+  presence: by('room', (e) => e.roomId),
+  // The user's sockets leave the room wherever they are connected.
+  'chat.member-left': by('user', (e) => e.userId),
+  'notification.created': grouped(
+    'user',
+    (p) => p.items,
+    (item) => item.userId,
+    (items) => ({ items }),
+  ),
+  'stock.quotes': grouped(
+    'quote',
+    (p) => p.quotes,
+    (q) => q.symbol,
+    (quotes) => ({ quotes }),
+  ),
+};
