@@ -14,7 +14,7 @@ import {
 import { InterestTable } from './interest-table';
 import { LocalDispatcher } from './local-dispatcher';
 import type { PubSub } from './pubsub';
-import { BUS_ROUTES, type Route } from './routes';
+import { BUS_ROUTES } from './routes';
 
 interface Envelope {
   /** topic */
@@ -118,7 +118,7 @@ export class RedisBus extends Bus {
     queueMicrotask(() =>
       this.local.dispatch(topic, payload, { origin: this.instanceId, publishedAt }),
     );
-    const route = BUS_ROUTES[topic] as Route<BusTopics[T]>;
+    const route = BUS_ROUTES[topic];
     if (route.family === 'control') {
       this.send(this.controlChannel, false, {
         k: topic,
@@ -146,7 +146,7 @@ export class RedisBus extends Bus {
     queueMicrotask(() => {
       for (const payload of payloads) this.local.dispatch(topic, payload, meta);
     });
-    const route = BUS_ROUTES[topic] as Route<BusTopics[T]>;
+    const route = BUS_ROUTES[topic];
     if (route.family === 'control') {
       this.send(this.controlChannel, false, {
         k: topic,

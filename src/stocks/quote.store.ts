@@ -16,6 +16,14 @@ export abstract class QuoteStore {
   abstract latest(symbols: readonly string[]): Promise<Quote[]>;
 }
 
+const withoutTs = (q: Quote & { tsMs: number }): Quote => ({
+  symbol: q.symbol,
+  price: q.price,
+  change: q.change,
+  changePct: q.changePct,
+  ts: q.ts,
+});
+
 /** One process (REDIS_URL unset). */
 export class MemoryQuoteStore extends QuoteStore {
   private readonly latestBySymbol = new Map<string, Quote & { tsMs: number }>();
@@ -40,17 +48,14 @@ export class MemoryQuoteStore extends QuoteStore {
   }
 
   all(): Promise<Quote[]> {
-    return Promise.resolve([...this.latestBySymbol.values()].map(({ tsMs: _ts, ...q }) => q));
+    return Promise.resolve([...this.latestBySymbol.values()].map(withoutTs));
   }
 
   latest(symbols: readonly string[]): Promise<Quote[]> {
     const out: Quote[] = [];
     for (const symbol of symbols) {
       const found = this.latestBySymbol.get(symbol);
-      if (found !== undefined) {
-        const { tsMs: _ts, ...quote } = found;
-        out.push(quote);
-      }
+      if (found !== undefined) out.push(withoutTs(found));
     }
     return Promise.resolve(out);
   }
