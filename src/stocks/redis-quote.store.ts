@@ -3,10 +3,12 @@ import { makeQuote, utcDay, type Quote, type QuoteInput } from './quote';
 import { QuoteStore } from './quote.store';
 
 // KEYS[1] latest hash (symbol -> "tsMs|price|openPrice"), KEYS[2] day-open hash prefix,
-// KEYS[3] fence key or "" ; ARGV[1] fence holder, then triples symbol, price, tsMs, day.
+// KEYS[3] the producer lock; ARGV[1] the holder the lock must name ("" for no fence), then
+// quadruples symbol, price, tsMs, day. (The lock is always passed: on a cluster every key a
+// script touches must be declared and in its slot, and "" is neither.)
 // Returns, per accepted input, its index and open price.
 const ACCEPT = `
-if KEYS[3] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[1] then return {} end
+if ARGV[1] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[1] then return {} end
 local out = {}
 local n = (#ARGV - 1) / 4
 for i = 0, n - 1 do
@@ -64,7 +66,7 @@ export class RedisQuoteStore extends QuoteStore {
       3,
       stocksKey(this.prefix, 'latest'),
       stocksKey(this.prefix, 'open:'),
-      fence?.key ?? '',
+      fence?.key ?? stocksKey(this.prefix, 'producer'),
       fence?.holder ?? '',
       ...args,
     )) as Array<number | string>;
