@@ -15,6 +15,7 @@ const SCENARIOS: { file: string; title: string; image?: string }[] = [
   { file: 'reminder', title: '4. Weekly reminder at 1,000,000 users' },
   { file: 'transports', title: '5. The transports compared' },
   { file: 'idle-sockets', title: '6. Memory per idle socket' },
+  { file: 'scaleout', title: '7. Scale-out: four instances, interest routing' },
 ];
 
 const README = resolve(__dirname, '..', 'README.md');

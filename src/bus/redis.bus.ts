@@ -32,6 +32,7 @@ interface Envelope {
 /** Control payloads on the control channel: "my publishes failed; re-read what you track". */
 const RESYNC = '_resync';
 const CANARY = '_canary';
+const CANARY_PREFIX = `{"k":"${CANARY}"`;
 const PING_INTERVAL_MS = 5000;
 const PING_TIMEOUT_MS = 3000;
 
@@ -62,6 +63,8 @@ export class RedisBus extends Bus {
   private readonly controlChannel: string;
   /** This instance's own channel for readiness canaries: sharded on a cluster, like events. */
   private readonly canaryChannel: string;
+  /** `"<instanceId>",` as it follows `"o":` in our own envelopes. */
+  private readonly originMarker: string;
   /** Channel name prefix per family, to tell a message's family without parsing it. */
   private readonly familyPrefixes: ReadonlyArray<readonly [string, InterestFamily]>;
 
@@ -71,6 +74,7 @@ export class RedisBus extends Bus {
     private readonly instanceId: string,
   ) {
     super();
+    this.originMarker = `${JSON.stringify(instanceId)},`;
     this.controlChannel = `${prefix}rt:control`;
     this.canaryChannel = `${prefix}rt:canary:{${instanceId}}`;
     this.familyPrefixes = (['room', 'user', 'quote'] as const).map(
@@ -270,6 +274,14 @@ export class RedisBus extends Bus {
 
   private onMessage(channel: string, message: string): void {
     const family = this.familyOf(channel);
+    // Our own publish coming back (we hold the channel too): delivered locally already, so it is
+    // dropped before it is decoded. The envelope starts {"k":"<topic>","o":"<origin>", and a
+    // topic never holds a quote, so the first `","o":` is the origin's.
+    const origin = message.indexOf('","o":');
+    if (origin > 0 && message.startsWith(this.originMarker, origin + 6)) {
+      this.counters.received[family]++;
+      if (!message.startsWith(CANARY_PREFIX)) return;
+    }
     let envelope: Envelope;
     try {
       envelope = JSON.parse(message) as Envelope;
@@ -277,8 +289,9 @@ export class RedisBus extends Bus {
       this.logger.warn(`dropped a malformed message on ${channel}`);
       return;
     }
-    // Everything that arrives counts, our own echoes included: it is what Redis sent us.
-    this.counters.received[family] += Array.isArray(envelope.b) ? envelope.b.length : 1;
+    // Everything that arrives counts, our own echoes included (above, once per Redis message).
+    if (envelope.o !== this.instanceId)
+      this.counters.received[family] += Array.isArray(envelope.b) ? envelope.b.length : 1;
     if (envelope.k === CANARY) {
       if (envelope.p === RESYNC) {
         if (envelope.o !== this.instanceId) this.resync();
