@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse } from 'yaml';
 import { createTestDatabase, type TestDatabase } from './helpers/database';
 import { createGroupRoom, http, registerUser, type Registered } from './helpers/http';
 import { startInstance, uniquePrefix, type Instance } from './helpers/instance';
@@ -41,6 +44,8 @@ describe('on a Redis Cluster', () => {
           redis: false,
           redisPrefix: prefix,
           env: {
+            // As docker-compose.cluster.yml sets them: REDIS_URL emptied, the seeds listed.
+            REDIS_URL: '',
             REDIS_CLUSTER_NODES: cluster.seeds,
             RATE_LIMIT_MESSAGES: String(LIMIT),
             RATE_LIMIT_WINDOW_MS: '1000',
@@ -211,4 +216,38 @@ describe('on a Redis Cluster', () => {
       'both ready again',
     );
   }, 60_000);
+});
+
+interface ComposeService {
+  environment?: Record<string, string>;
+  command?: string[];
+  entrypoint?: string[];
+}
+
+describe('docker-compose.cluster.yml', () => {
+  // No Docker engine here: the suite above runs the same topology on loopback; this keeps the
+  // file describing it (six nodes, one replica each, every instance seeded with all of them).
+  const file = parse(readFileSync(resolve(__dirname, '../docker-compose.cluster.yml'), 'utf8'), {
+    merge: true,
+    customTags: [{ tag: '!override', resolve: (v: unknown) => v, collection: 'map' }],
+  }) as { services: Record<string, ComposeService> };
+  const nodes = Object.keys(file.services).filter((n) => /^redis-\d$/.test(n));
+
+  it('runs six cluster nodes, formed with one replica per master', () => {
+    expect(nodes).toHaveLength(6);
+    for (const n of nodes) expect(file.services[n].command).toContain('--cluster-enabled');
+    const init = (file.services['redis-cluster-init'].entrypoint ?? []).join(' ');
+    expect(init).toContain('--cluster-replicas 1');
+    for (const n of nodes) expect(init).toContain(`${n}:6379`);
+  });
+
+  it('points every instance at all six nodes instead of REDIS_URL', () => {
+    for (const app of ['app1', 'app2']) {
+      const env = file.services[app].environment ?? {};
+      expect(env.REDIS_URL).toBe('');
+      expect(env.REDIS_CLUSTER_NODES.split(',').sort()).toEqual(
+        nodes.map((n) => `${n}:6379`).sort(),
+      );
+    }
+  });
 });
