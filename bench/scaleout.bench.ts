@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { REDIS_URL } from '../test/helpers/env';
 import { createDatabase, seedRoom, seedUsers } from './lib/database';
-import { pinLoadClient } from './lib/machine';
+import { dependencyCpuSeconds, pinLoadClient } from './lib/machine';
 import { ratio, table, writeResult } from './lib/results';
 import { round, Samples } from './lib/stats';
 import { startPeer, startService, type Server } from './lib/server';
@@ -29,6 +29,8 @@ interface Round {
   p50: number;
   p99: number;
   redisBytesPerMessage: number;
+  /** redis-server CPU per message, microseconds. */
+  redisCpuUs: number;
   /** Events received from Redis per message, summed over the instances (service only). */
   receivedPerMessage: number;
   /** Events received from Redis per instance, over the round (service only). */
@@ -87,6 +89,7 @@ async function runRound(
   try {
     const before = counts ? await Promise.all(servers.map(busReceived)) : [];
     const bytes0 = redisOutputBytes();
+    const redisCpu0 = dependencyCpuSeconds(['redis-server']);
     const total = RATE * SECONDS;
     const start = performance.now();
     let sent = 0;
@@ -115,6 +118,7 @@ async function runRound(
     while (received < sent && performance.now() < deadline)
       await new Promise((r) => setTimeout(r, 20));
     const bytes = redisOutputBytes() - bytes0;
+    const redisCpu = dependencyCpuSeconds(['redis-server']) - redisCpu0;
     const after = counts ? await Promise.all(servers.map(busReceived)) : [];
     const perInstance = after.map((n, k) => n - before[k]);
     const s = samples.summary();
@@ -124,6 +128,7 @@ async function runRound(
       p50: s.p50,
       p99: s.p99,
       redisBytesPerMessage: round(bytes / sent, 1),
+      redisCpuUs: round((redisCpu * 1e6) / sent, 1),
       receivedPerMessage: counts ? round(perInstance.reduce((x, y) => x + y, 0) / sent, 2) : NaN,
       receivedPerInstance: perInstance,
     };
@@ -197,6 +202,7 @@ async function main(): Promise<void> {
         ['p50 ms', 'p50'],
         ['p99 ms', 'p99'],
         ['Redis egress bytes per message', 'redisBytesPerMessage'],
+        ['Redis CPU per message, µs', 'redisCpuUs'],
         ['events received from Redis per message, all instances', 'receivedPerMessage'],
       ] as const
     ).map(([label, f]) => [label, m(ours, f), m(bare, f), ratio(m(ours, f), m(bare, f))]);

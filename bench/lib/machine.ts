@@ -48,14 +48,16 @@ const CLOCK_TICKS = 100; // USER_HZ on Linux
  * difference is what the step cost them. Processes that exit in between take their share along,
  * so a step should not open or close database connections.
  */
-export function dependencyCpuSeconds(): number {
+export function dependencyCpuSeconds(
+  names: readonly string[] = ['postgres', 'redis-server'],
+): number {
   let ticks = 0;
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      if (name !== 'postgres' && name !== 'redis-server') continue;
+      if (!names.includes(name)) continue;
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       ticks += Number(fields[11]) + Number(fields[12]);
     } catch {
