@@ -102,22 +102,17 @@ export class ClusterPubSub implements PubSub {
     this.subscriber.on('smessage', listener);
   }
   onResubscribed(listener: () => void): void {
-    // A node left or joined the topology, or the sharded subscribers were re-made: whatever was
-    // published while a subscription moved may be missing.
-    let lost = false;
-    const mark = (): void => {
-      lost = true;
-    };
-    this.subscriber.on('-node', mark);
-    this.subscriber.on('-subscriber', mark);
-    const settle = (): void => {
-      if (!lost) return;
-      lost = false;
+    // ioredis re-makes the sharded subscribers after each topology change it sees (a failover,
+    // a slot moved: the slot map is re-read every few seconds) and then says so. Whatever was
+    // published while a subscription moved may be missing. The first one is the initial setup.
+    let initial = true;
+    this.subscriber.on('subscribersReady', () => {
+      if (initial) {
+        initial = false;
+        return;
+      }
       listener();
-    };
-    this.subscriber.on('subscribersReady', settle);
-    this.subscriber.on('+subscriber', settle);
-    this.subscriber.on('ready', settle);
+    });
   }
   onPublisherReady(listener: () => void): void {
     this.command.on('ready', listener);

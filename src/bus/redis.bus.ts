@@ -34,6 +34,7 @@ const RESYNC = '_resync';
 const CANARY = '_canary';
 const CANARY_PREFIX = `{"k":"${CANARY}"`;
 const PING_INTERVAL_MS = 5000;
+const RESYNC_SPACING_MS = 1000;
 const PING_TIMEOUT_MS = 3000;
 
 /**
@@ -58,6 +59,8 @@ export class RedisBus extends Bus {
   private readonly pingTimer: NodeJS.Timeout;
   private lastFailureLog = 0;
   private readonly resyncListeners = new Set<() => void>();
+  private resyncTimer: NodeJS.Timeout | null = null;
+  private lastResync = 0;
   /** A publish failed: other instances missed it; tell them once publishing works again. */
   private publishLost = false;
   private readonly controlChannel: string;
@@ -95,10 +98,7 @@ export class RedisBus extends Bus {
     ] as const) {
       pubsub.subscribe(channel, sharded).catch((err: unknown) => this.logFailure('subscribe', err));
     }
-    pubsub.onResubscribed(() => {
-      this.logger.log('subscriptions re-made; re-reading what was published meanwhile');
-      this.resync();
-    });
+    pubsub.onResubscribed(() => this.resync());
     pubsub.onPublisherReady(() => {
       if (!this.publishLost) return;
       this.publishLost = false;
@@ -192,7 +192,25 @@ export class RedisBus extends Bus {
     return () => this.resyncListeners.delete(listener);
   }
 
+  /**
+   * Tells the resync listeners, at most once a second: a topology change can be reported many
+   * times a second while a master is down (ioredis re-making its subscribers), and each resync
+   * re-reads every tracked room and user. A call while one is scheduled is covered by it (it
+   * runs after the call), so the last change is always followed by a resync.
+   */
   private resync(): void {
+    if (this.resyncTimer !== null) return;
+    const wait = Math.max(0, this.lastResync + RESYNC_SPACING_MS - Date.now());
+    this.resyncTimer = setTimeout(() => {
+      this.resyncTimer = null;
+      this.lastResync = Date.now();
+      this.notifyResync();
+    }, wait);
+    this.resyncTimer.unref();
+  }
+
+  private notifyResync(): void {
+    this.logger.log('the bus may have missed events: re-reading what every tracked stream missed');
     for (const listener of this.resyncListeners) {
       try {
         listener();
@@ -234,6 +252,7 @@ export class RedisBus extends Bus {
 
   close(): void {
     clearInterval(this.pingTimer);
+    if (this.resyncTimer !== null) clearTimeout(this.resyncTimer);
     for (const resolve of this.probes.values()) resolve();
   }
 

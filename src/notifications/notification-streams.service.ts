@@ -81,13 +81,17 @@ export class NotificationStreams implements OnModuleDestroy {
   async stream(user: AuthUser, cursor: number | null, req: Request, res: Response): Promise<void> {
     const slot = this.connections.acquire(user.userId);
     if (slot === null) throw new TooManyRequestsException(1000, 'too many connections');
-    res.writeHead(200, SSE_HEADERS);
-    res.write(sseRetry(jitteredRetryMs())); // first bytes at once: a quiet stream still opens
+    // A stream opens (200 and its first bytes, so a quiet one still fires `open`) once the
+    // user's channel is subscribed: a client that saw it open gets everything after that.
+    const open200 = (): void => {
+      if (res.headersSent) return;
+      res.writeHead(200, SSE_HEADERS);
+      res.write(sseRetry(jitteredRetryMs()));
+    };
     const sink = new SseStreamSink(user.userId, res, cursor ?? 0, () =>
       this.logger.warn('closed an SSE stream that stopped reading'),
     );
     const open: OpenStream = { sessionId: user.sessionId, expiresAt: user.expiresAt, sink };
-    this.streams.add(open);
     const release = (): void => {
       slot();
       this.streams.delete(open);
@@ -96,10 +100,16 @@ export class NotificationStreams implements OnModuleDestroy {
     };
     req.on('close', release);
     res.on('error', release);
-    if (this.lifecycle.draining) return release();
+    if (this.lifecycle.draining) {
+      open200();
+      return release();
+    }
 
     try {
       const lastSeq = await this.delivery.attach(sink);
+      open200();
+      // From here on heartbeats, revocation and shutdown reach it (nothing writes before its headers).
+      if (!sink.isClosed) this.streams.add(open);
       let from = cursor ?? lastSeq;
       if (from > lastSeq) {
         // The cursor is ahead of anything this user has: say so, and go on from the real end.
@@ -120,7 +130,8 @@ export class NotificationStreams implements OnModuleDestroy {
       }
       sink.goLive();
     } catch (err) {
-      // Headers are sent; the only honest thing left is to end the stream so the client retries.
+      // EventSource gives up for good on a 5xx: open and end the stream, so the client retries.
+      open200();
       this.logger.warn(
         `SSE stream failed to start: ${err instanceof Error ? err.message : String(err)}`,
       );

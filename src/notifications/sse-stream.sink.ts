@@ -28,6 +28,10 @@ export class SseStreamSink implements NotificationSink {
     return this.lastWritten;
   }
 
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   set cursor(seq: number) {
     this.lastWritten = seq;
   }

@@ -12,6 +12,9 @@ const COMMON: RedisOptions = {
   connectTimeout: 3000,
 };
 
+/** How often the cluster subscriber re-reads the slot map (a slot moved: re-subscribe within it). */
+const SLOTS_REFRESH_MS = 3000;
+
 const COMMAND: RedisOptions = {
   // Fail fast while disconnected or hung, rather than queueing publishes without bound.
   commandTimeout: 2000,
@@ -52,8 +55,13 @@ export class RedisConnections {
         redisOptions: COMMAND,
       });
       // Sharded subscribers: one connection per master, each SSUBSCRIBE sent to the master that
-      // owns the channel's slot, re-made by ioredis when the topology changes.
-      const subscriber = cluster('subscriber', { shardedSubscribers: true });
+      // owns the channel's slot, re-made by ioredis when the topology changes. A moved slot
+      // ends its subscriptions on the old owner without an error anyone sees, so the slot map
+      // is re-read every few seconds: a change re-subscribes the channels where they now live.
+      const subscriber = cluster('subscriber', {
+        shardedSubscribers: true,
+        slotsRefreshInterval: SLOTS_REFRESH_MS,
+      });
       this.command = command;
       this.pubsub = new ClusterPubSub(command, subscriber);
       this.clients.push(command, subscriber);

@@ -18,11 +18,14 @@ async function portFree(port: number): Promise<boolean> {
   });
 }
 
-/** `count` ports whose cluster bus ports (port + 10000) are free as well. */
+/**
+ * `count` ports whose cluster bus ports (port + 10000) are free as well, both below the
+ * ephemeral range (32768 up), where an outgoing connection could take one after the check.
+ */
 async function clusterPorts(count: number): Promise<number[]> {
   const ports: number[] = [];
   while (ports.length < count) {
-    const port = 20000 + Math.floor(Math.random() * 9000);
+    const port = 10000 + Math.floor(Math.random() * 12000);
     if (ports.includes(port)) continue;
     if ((await portFree(port)) && (await portFree(port + 10000))) ports.push(port);
   }
@@ -71,6 +74,8 @@ export class RedisCluster {
       '--cluster-yes',
     ]);
     await waitUntil(() => cluster.healthy(), 30_000, 'cluster state ok on every node', 100);
+    // A replica that never synced cannot take over: wait until every one has its master's data.
+    await waitUntil(() => cluster.replicasInSync(), 30_000, 'replicas in sync', 100);
     return cluster;
   }
 
@@ -126,6 +131,40 @@ export class RedisCluster {
     return master;
   }
 
+  /**
+   * Moves the slot of `key` to another master, as `redis-cli --cluster reshard` does for each
+   * slot (the slot's keys, if any, migrated first). Returns the new owner.
+   */
+  async migrateSlotOf(key: string): Promise<ClusterNode> {
+    const live = [...this.children.keys()][0];
+    const slot = (await this.cli(live, 'cluster', 'keyslot', key)).trim();
+    const from = await this.masterOf(key);
+    const masters = await this.masters();
+    const to = masters.find((m) => m.id !== from.id);
+    if (to === undefined) throw new Error('no other master');
+    await this.cli(to.port, 'cluster', 'setslot', slot, 'importing', from.id);
+    await this.cli(from.port, 'cluster', 'setslot', slot, 'migrating', to.id);
+    for (;;) {
+      const keys = (await this.cli(from.port, 'cluster', 'getkeysinslot', slot, '100'))
+        .split('\n')
+        .filter((k) => k !== '');
+      if (keys.length === 0) break;
+      await this.cli(
+        from.port,
+        'migrate',
+        '127.0.0.1',
+        String(to.port),
+        '',
+        '0',
+        '5000',
+        'keys',
+        ...keys,
+      );
+    }
+    for (const m of masters) await this.cli(m.port, 'cluster', 'setslot', slot, 'node', to.id);
+    return to;
+  }
+
   /** SIGKILL: the node vanishes mid-traffic, as a crashed host would. */
   async kill(port: number): Promise<void> {
     const child = this.children.get(port);
@@ -145,6 +184,13 @@ export class RedisCluster {
       ),
     );
     return states.every(Boolean);
+  }
+
+  async replicasInSync(): Promise<boolean> {
+    const replicas = (await this.nodes()).filter((n) => n.role === 'slave');
+    if (replicas.length !== 3) return false;
+    const infos = await Promise.all(replicas.map((r) => this.cli(r.port, 'info', 'replication')));
+    return infos.every((i) => i.includes('master_link_status:up'));
   }
 
   async stop(): Promise<void> {
@@ -170,6 +216,9 @@ export class RedisCluster {
         '',
         '--appendonly',
         'no',
+        // Replicas sync at once rather than after the default 5 s wait for more replicas.
+        '--repl-diskless-sync-delay',
+        '0',
         '--dir',
         this.dir,
       ],
