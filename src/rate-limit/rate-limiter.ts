@@ -9,17 +9,28 @@ export interface RateDecision {
   retryAfterMs: number;
 }
 
-// Fixed window: counts only what it allows, so refused attempts never extend a lockout.
-const CONSUME = `
-local count = tonumber(redis.call('GET', KEYS[1]) or '0')
-if count >= tonumber(ARGV[1]) then
-  local ttl = redis.call('PTTL', KEYS[1])
-  if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]); ttl = tonumber(ARGV[2]) end
-  return {0, ttl}
+// Fixed windows, several per call (KEYS[i] with ARGV limit, windowMs per key, in order): counts
+// only what it allows, so refused attempts never extend a lockout. A key twice in one call is
+// counted twice, in order. Returns allowed (1/0) and, when refused, the window's ttl, per key.
+const CONSUME_MANY = `
+local out = {}
+for i = 1, #KEYS do
+  local limit = tonumber(ARGV[2 * i - 1])
+  local window = ARGV[2 * i]
+  local count = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if count >= limit then
+    local ttl = redis.call('PTTL', KEYS[i])
+    if ttl < 0 then redis.call('PEXPIRE', KEYS[i], window); ttl = tonumber(window) end
+    out[2 * i - 1] = 0
+    out[2 * i] = ttl
+  else
+    count = redis.call('INCR', KEYS[i])
+    if count == 1 then redis.call('PEXPIRE', KEYS[i], window) end
+    out[2 * i - 1] = 1
+    out[2 * i] = 0
+  end
 end
-count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return {1, 0}
+return out
 `;
 
 const REFUND = `
@@ -30,8 +41,46 @@ return 0
 
 /** The scripts as commands: ioredis sends them by SHA (EVALSHA), loading them once per server. */
 interface RateCommands {
-  rtRateConsume(key: string, limit: number, windowMs: number): Promise<[number, number]>;
+  /** (number of keys, ...keys, ...[limit, windowMs] per key) */
+  rtRateConsumeMany(...args: Array<string | number>): Promise<number[]>;
   rtRateRefund(key: string): Promise<number>;
+}
+
+/**
+ * Windows are spread over this many hash tags: on a Redis Cluster one script call may only touch
+ * one slot, so a batch is split by tag (at most this many calls); on one Redis it is one call.
+ */
+const KEY_SHARDS = 64;
+/** The most windows decided in one script call. */
+const MAX_BATCH = 500;
+
+/** FNV-1a: a stable, cheap spread of bucket names over the shards. */
+function shardOf(bucket: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bucket.length; i++) {
+    h ^= bucket.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % KEY_SHARDS;
+}
+
+function byShard(batch: Pending[]): Pending[][] {
+  const groups = new Map<number, Pending[]>();
+  for (const p of batch) {
+    const group = groups.get(p.shard);
+    if (group === undefined) groups.set(p.shard, [p]);
+    else group.push(p);
+  }
+  return [...groups.values()];
+}
+
+interface Pending {
+  bucket: string;
+  key: string;
+  shard: number;
+  limit: number;
+  windowMs: number;
+  resolve: (d: RateDecision) => void;
 }
 
 /** In-process windows: the limiter for one instance, and the fallback while Redis is down. */
@@ -61,15 +110,22 @@ export class MemoryWindows {
 }
 
 /**
- * Fixed-window rate limits shared by every instance through Redis. If Redis cannot answer,
- * the instance falls back to its own windows rather than refusing everyone.
+ * Fixed-window rate limits shared by every instance through Redis. Decisions are batched the way
+ * chat writes are: the checks that arrive while one round trip is out go together in the next
+ * (no timer: an idle instance asks at once), so a burst of sends costs one script call rather
+ * than one each. A user can exceed the limit across instances by nothing: every decision is made
+ * in Redis, in order. If Redis cannot answer, the instance falls back to its own windows rather
+ * than refusing everyone.
  */
 @Injectable()
 export class RateLimiter {
   private readonly logger = new Logger('RateLimiter');
   private readonly redis: (RedisClient & RateCommands) | null;
+  private readonly cluster: boolean;
   private readonly memory = new MemoryWindows();
   private lastWarn = 0;
+  private queue: Pending[] = [];
+  private inFlight = false;
 
   constructor(
     connections: RedisConnections,
@@ -77,21 +133,62 @@ export class RateLimiter {
   ) {
     const redis = connections.command;
     if (redis !== null) {
-      redis.defineCommand('rtRateConsume', { numberOfKeys: 1, lua: CONSUME });
+      redis.defineCommand('rtRateConsumeMany', { lua: CONSUME_MANY });
       redis.defineCommand('rtRateRefund', { numberOfKeys: 1, lua: REFUND });
     }
     this.redis = redis as (RedisClient & RateCommands) | null;
+    this.cluster = connections.cluster;
   }
 
-  async consume(bucket: string, limit: number, windowMs: number): Promise<RateDecision> {
-    if (this.redis === null) return this.memory.consume(bucket, limit, windowMs);
+  consume(bucket: string, limit: number, windowMs: number): Promise<RateDecision> {
+    if (this.redis === null) return Promise.resolve(this.memory.consume(bucket, limit, windowMs));
+    return new Promise((resolve) => {
+      const shard = shardOf(bucket);
+      this.queue.push({ bucket, key: this.key(bucket, shard), shard, limit, windowMs, resolve });
+      if (!this.inFlight) this.flush();
+    });
+  }
+
+  /** Gives back one slot taken by `consume` for an attempt that turned out not to count. */
+  async refund(bucket: string): Promise<void> {
+    this.memory.refund(bucket);
+    if (this.redis === null) return;
+    await this.redis.rtRateRefund(this.key(bucket, shardOf(bucket))).catch(() => undefined);
+  }
+
+  private key(bucket: string, shard: number): string {
+    return `${this.config.redis.prefix}rl:{rl${shard}}:${bucket}`;
+  }
+
+  /** Sends what is queued (one call, or one per shard on a cluster); the next batch waits for it. */
+  private flush(): void {
+    const batch = this.queue.splice(0, MAX_BATCH);
+    if (batch.length === 0) {
+      this.inFlight = false;
+      return;
+    }
+    this.inFlight = true;
+    const groups = this.cluster ? byShard(batch) : [batch];
+    Promise.all(groups.map((group) => this.decide(group))).then(
+      () => this.flush(),
+      // decide() never rejects; this only keeps the chain alive if that ever changed.
+      () => this.flush(),
+    );
+  }
+
+  private async decide(group: Pending[]): Promise<void> {
+    const redis = this.redis;
+    if (redis === null) return;
     try {
-      const [allowed, ttl] = await this.redis.rtRateConsume(
-        `${this.config.redis.prefix}rl:${bucket}`,
-        limit,
-        windowMs,
+      const out = await redis.rtRateConsumeMany(
+        group.length,
+        ...group.map((p) => p.key),
+        ...group.flatMap((p) => [p.limit, p.windowMs]),
       );
-      return { allowed: allowed === 1, retryAfterMs: allowed === 1 ? 0 : Math.max(1, ttl) };
+      group.forEach((p, i) => {
+        const allowed = out[2 * i] === 1;
+        p.resolve({ allowed, retryAfterMs: allowed ? 0 : Math.max(1, out[2 * i + 1]) });
+      });
     } catch (err) {
       const now = Date.now();
       if (now - this.lastWarn > 5000) {
@@ -100,14 +197,7 @@ export class RateLimiter {
           `Redis unavailable, limiting per instance: ${err instanceof Error ? err.message : String(err)}`,
         );
       }
-      return this.memory.consume(bucket, limit, windowMs);
+      for (const p of group) p.resolve(this.memory.consume(p.bucket, p.limit, p.windowMs));
     }
-  }
-
-  /** Gives back one slot taken by `consume` for an attempt that turned out not to count. */
-  async refund(bucket: string): Promise<void> {
-    this.memory.refund(bucket);
-    if (this.redis === null) return;
-    await this.redis.rtRateRefund(`${this.config.redis.prefix}rl:${bucket}`).catch(() => undefined);
   }
 }

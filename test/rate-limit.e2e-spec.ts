@@ -1,0 +1,85 @@
+import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { parseConfig } from '../src/config/config.schema';
+import { RateLimiter } from '../src/rate-limit/rate-limiter';
+import { RedisConnections } from '../src/redis/redis.connections';
+import { REDIS_URL, TEST_API_KEY, TEST_SECRET } from './helpers/env';
+import { uniquePrefix } from './helpers/instance';
+import { RedisCluster } from './helpers/redis-cluster';
+
+/** EVALSHA calls the Redis at `port` has served so far. */
+function evalshaCalls(port: string): number {
+  const stats = execFileSync('redis-cli', ['-p', port, 'info', 'commandstats'], {
+    encoding: 'utf8',
+  });
+  return Number(/cmdstat_evalsha:calls=(\d+)/.exec(stats)?.[1] ?? 0);
+}
+
+type Mode = 'one Redis' | 'Redis Cluster';
+
+/** The limiter in process against a real Redis: two limiters stand for two instances. */
+describe.each<Mode>(['one Redis', 'Redis Cluster'])('rate limits on %s', (mode) => {
+  let cluster: RedisCluster | null = null;
+  let connections: RedisConnections[] = [];
+  let limiters: RateLimiter[] = [];
+
+  beforeAll(async () => {
+    if (mode === 'Redis Cluster') cluster = await RedisCluster.start();
+    const config = parseConfig({
+      ...(cluster === null ? { REDIS_URL } : { REDIS_CLUSTER_NODES: cluster.seeds }),
+      REDIS_PREFIX: uniquePrefix('rl'),
+      DATABASE_URL: 'postgres://127.0.0.1/unused',
+      JWT_SECRET: TEST_SECRET,
+      SERVICE_API_KEY: TEST_API_KEY,
+    });
+    connections = [0, 1].map(() => new RedisConnections(config.redis));
+    limiters = connections.map((c) => new RateLimiter(c, config));
+    // Connected first: a check made before then is decided by the instance's own windows.
+    await Promise.all(
+      connections.map((c) =>
+        c.command === null || c.command.status === 'ready' ? null : once(c.command, 'ready'),
+      ),
+    );
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all(connections.map((c) => c.close()));
+    await cluster?.stop();
+  });
+
+  it('allows exactly the limit to concurrent checks from two instances, and says when to retry', async () => {
+    const decisions = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => limiters[i % 2].consume('chat:burst', 30, 10_000)),
+    );
+    expect(decisions.filter((d) => d.allowed)).toHaveLength(30);
+    const refused = decisions.filter((d) => !d.allowed);
+    expect(refused).toHaveLength(70);
+    for (const d of refused) {
+      expect(d.retryAfterMs).toBeGreaterThan(0);
+      expect(d.retryAfterMs).toBeLessThanOrEqual(10_000);
+    }
+  });
+
+  it('keeps buckets apart, and a refund gives one slot back', async () => {
+    const [l] = limiters;
+    const first = await Promise.all([0, 1, 2].map(() => l.consume('chat:a', 2, 10_000)));
+    expect(first.map((d) => d.allowed)).toEqual([true, true, false]);
+    expect((await l.consume('chat:b', 2, 10_000)).allowed).toBe(true);
+    await l.refund('chat:a');
+    expect((await l.consume('chat:a', 2, 10_000)).allowed).toBe(true);
+    expect((await l.consume('chat:a', 2, 10_000)).allowed).toBe(false);
+  });
+
+  it('decides a burst of checks in a few script calls, not one each', async () => {
+    const port = cluster === null ? new URL(REDIS_URL).port : null;
+    const before = port !== null ? evalshaCalls(port) : 0;
+    // 200 users at once, as a burst of sends would be.
+    const decisions = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => limiters[0].consume(`chat:user${i}`, 5, 10_000)),
+    );
+    expect(decisions.every((d) => d.allowed)).toBe(true);
+    // On one Redis: the first check goes at once, the other 199 wait for it and go together.
+    // (Other suites share this Redis, so allow them a few calls of their own meanwhile.)
+    if (port !== null) expect(evalshaCalls(port) - before).toBeLessThan(20);
+  });
+});
