@@ -36,9 +36,9 @@ describe.each<Mode>(['one Redis', 'Redis Cluster'])('rate limits on %s', (mode) 
     limiters = connections.map((c) => new RateLimiter(c, config));
     // Connected first: a check made before then is decided by the instance's own windows.
     await Promise.all(
-      connections.map((c) =>
-        c.command === null || c.command.status === 'ready' ? null : once(c.command, 'ready'),
-      ),
+      connections.map(async (c) => {
+        if (c.command !== null && c.command.status !== 'ready') await once(c.command, 'ready');
+      }),
     );
   }, 60_000);
 
