@@ -15,7 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import { REDIS_URL } from '../test/helpers/env';
 import { renderChart } from './lib/chart';
-import { createDatabase, seedRoom, seedUsers, type BenchDatabase } from './lib/database';
+import { createDatabase, seedPairs, type BenchDatabase } from './lib/database';
 import { dependencyCpuSeconds, pinLoadClient } from './lib/machine';
 import { ratio, table, writeResult } from './lib/results';
 import { round, Samples } from './lib/stats';
@@ -339,11 +339,7 @@ async function main(): Promise<void> {
         redisPrefix: 'bench:chat:m:',
       })
     ).stop();
-    const users = await seedUsers(db, 'pair', PAIRS * 2);
-    const roomIds: string[] = [];
-    for (let i = 0; i < PAIRS; i++) {
-      roomIds.push(await seedRoom(db, `pair ${i}`, [users[2 * i]?.id, users[2 * i + 1]?.id]));
-    }
+    const { users, roomIds } = await seedPairs(db, 'pair', PAIRS);
     const ours: Step[][] = [];
     const bare: Step[][] = [];
     const overloads: Overload[] = [];

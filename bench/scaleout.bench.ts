@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { REDIS_URL } from '../test/helpers/env';
-import { createDatabase, seedRoom, seedUsers } from './lib/database';
+import { createDatabase, seedPairs } from './lib/database';
 import { dependencyCpuSeconds, pinLoadClient } from './lib/machine';
 import { ratio, table, writeResult } from './lib/results';
 import { round, Samples } from './lib/stats';
@@ -154,10 +154,7 @@ async function main(): Promise<void> {
         redisPrefix: 'bench:so:m:',
       })
     ).stop();
-    const users = await seedUsers(db, 'so', PAIRS * 2);
-    const roomIds: string[] = [];
-    for (let i = 0; i < PAIRS; i++)
-      roomIds.push(await seedRoom(db, `so ${i}`, [users[2 * i]?.id, users[2 * i + 1]?.id]));
+    const { users, roomIds } = await seedPairs(db, 'so', PAIRS);
     const ours: Round[] = [];
     const bare: Round[] = [];
     for (let r = 1; r <= ROUNDS; r++) {

@@ -32,7 +32,7 @@ describe.each<Mode>(['one Redis', 'Redis Cluster'])('rate limits on %s', (mode) 
       JWT_SECRET: TEST_SECRET,
       SERVICE_API_KEY: TEST_API_KEY,
     });
-    connections = [0, 1].map(() => new RedisConnections(config.redis));
+    connections = [0, 1, 2].map(() => new RedisConnections(config.redis));
     limiters = connections.map((c) => new RateLimiter(c, config));
     // Connected first: a check made before then is decided by the instance's own windows.
     await Promise.all(
@@ -58,6 +58,9 @@ describe.each<Mode>(['one Redis', 'Redis Cluster'])('rate limits on %s', (mode) 
       expect(d.retryAfterMs).toBeGreaterThan(0);
       expect(d.retryAfterMs).toBeLessThanOrEqual(10_000);
     }
+    // Decided in Redis, not by each instance's fallback windows: a third one, which has seen
+    // nothing, is refused too.
+    expect((await limiters[2].consume('chat:burst', 30, 10_000)).allowed).toBe(false);
   });
 
   it('keeps buckets apart, and a refund gives one slot back', async () => {
@@ -78,6 +81,12 @@ describe.each<Mode>(['one Redis', 'Redis Cluster'])('rate limits on %s', (mode) 
       Array.from({ length: 200 }, (_, i) => limiters[0].consume(`chat:user${i}`, 5, 10_000)),
     );
     expect(decisions.every((d) => d.allowed)).toBe(true);
+    // Each was counted in Redis (none fell back to the instance's own windows): with a limit of
+    // one, a limiter that has seen nothing refuses every one of those users now.
+    const again = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => limiters[2].consume(`chat:user${i}`, 1, 10_000)),
+    );
+    expect(again.filter((d) => d.allowed)).toHaveLength(0);
     // On one Redis: the first check goes at once, the other 199 wait for it and go together.
     // (Other suites share this Redis, so allow them a few calls of their own meanwhile.)
     if (port !== null) expect(evalshaCalls(port) - before).toBeLessThan(20);

@@ -125,6 +125,8 @@ describe('on a Redis Cluster', () => {
     );
     expect(acks.filter((x) => x.ok)).toHaveLength(LIMIT);
     expect(acks.filter((x) => !x.ok && x.error.code === 'RATE_LIMITED')).toHaveLength(10);
+    // Every decision came from Redis: neither instance fell back to its own windows.
+    for (const i of [a, b]) expect(i.output()).not.toMatch(/limiting per instance/);
   });
 
   it('produces the simulated market once, through the cluster, to streams on both instances', async () => {

@@ -97,3 +97,16 @@ export async function withDatabase<T>(fn: (db: BenchDatabase) => Promise<T>): Pr
     await db.drop();
   }
 }
+
+/** `pairs` rooms of two seeded users each (sender 2i, receiver 2i+1), for the chat scenarios. */
+export async function seedPairs(
+  db: BenchDatabase,
+  label: string,
+  pairs: number,
+): Promise<{ users: SeededUser[]; roomIds: string[] }> {
+  const users = await seedUsers(db, label, pairs * 2);
+  const roomIds: string[] = [];
+  for (let i = 0; i < pairs; i++)
+    roomIds.push(await seedRoom(db, `${label} ${i}`, [users[2 * i]?.id, users[2 * i + 1]?.id]));
+  return { users, roomIds };
+}

@@ -117,65 +117,37 @@ export class RedisBus extends Bus {
   }
 
   publish<T extends BusTopic>(topic: T, payload: BusTopics[T]): void {
-    this.counters.published++;
-    const publishedAt = Date.now();
-    queueMicrotask(() =>
-      this.local.dispatch(topic, payload, { origin: this.instanceId, publishedAt }),
-    );
-    const route = BUS_ROUTES[topic];
-    if (route.family === 'control') {
-      this.send(this.controlChannel, false, {
-        k: topic,
-        o: this.instanceId,
-        t: publishedAt,
-        p: payload,
-      });
-      return;
-    }
-    for (const [key, part] of route.split(payload))
-      this.send(this.channel(route.family, key), true, {
-        k: topic,
-        o: this.instanceId,
-        t: publishedAt,
-        p: part,
-      });
+    this.publishBatch(topic, [payload]);
   }
 
   publishBatch<T extends BusTopic>(topic: T, payloads: readonly BusTopics[T][]): void {
     if (payloads.length === 0) return;
-    if (payloads.length === 1) return this.publish(topic, payloads[0]);
     this.counters.published += payloads.length;
     const publishedAt = Date.now();
     const meta = { origin: this.instanceId, publishedAt };
     queueMicrotask(() => {
       for (const payload of payloads) this.local.dispatch(topic, payload, meta);
     });
-    const route = BUS_ROUTES[topic];
-    if (route.family === 'control') {
-      this.send(this.controlChannel, false, {
-        k: topic,
-        o: this.instanceId,
-        t: publishedAt,
-        b: payloads,
-      });
-      return;
-    }
     // One write per channel, its events in publish order.
-    const byChannel = new Map<string, BusTopics[T][]>();
-    for (const payload of payloads) {
-      for (const [key, part] of route.split(payload)) {
-        const channel = this.channel(route.family, key);
-        const list = byChannel.get(channel);
-        if (list === undefined) byChannel.set(channel, [part]);
-        else list.push(part);
+    const route = BUS_ROUTES[topic];
+    const byChannel = new Map<string, readonly unknown[]>();
+    if (route.family === 'control') byChannel.set(this.controlChannel, payloads);
+    else
+      for (const payload of payloads) {
+        for (const [key, part] of route.split(payload)) {
+          const channel = this.channel(route.family, key);
+          const list = byChannel.get(channel) as unknown[] | undefined;
+          if (list === undefined) byChannel.set(channel, [part]);
+          else list.push(part);
+        }
       }
-    }
+    const sharded = route.family !== 'control';
     for (const [channel, parts] of byChannel) {
       const envelope: Envelope =
         parts.length === 1
           ? { k: topic, o: this.instanceId, t: publishedAt, p: parts[0] }
           : { k: topic, o: this.instanceId, t: publishedAt, b: parts };
-      this.send(channel, true, envelope);
+      this.send(channel, sharded, envelope);
     }
   }
 

@@ -12,6 +12,9 @@ const COMMON: RedisOptions = {
   connectTimeout: 3000,
 };
 
+/** Commands defined with a variable number of keys (see RateLimiter). */
+export const VARIADIC_SCRIPTS = ['rtRateConsumeMany'] as const;
+
 /** How often the cluster subscriber re-reads the slot map (a slot moved: re-subscribe within it). */
 const SLOTS_REFRESH_MS = 3000;
 
@@ -52,6 +55,10 @@ export class RedisConnections {
         });
       const command = cluster('command', {
         enableAutoPipelining: true,
+        // Auto-pipelines are grouped by the slot of a command's first argument; for a script
+        // whose number of keys is an argument (the batched rate-limit check) that is the count,
+        // not a key, and the pipeline would mix slots. Those go out on their own.
+        autoPipeliningIgnoredCommands: [...VARIADIC_SCRIPTS],
         redisOptions: COMMAND,
       });
       // Sharded subscribers: one connection per master, each SSUBSCRIBE sent to the master that
