@@ -133,7 +133,6 @@ export class RateLimiter {
   ) {
     const redis = connections.command;
     if (redis !== null) {
-      // Variadic keys: on a cluster it must stay out of auto-pipelines (VARIADIC_SCRIPTS).
       redis.defineCommand('rtRateConsumeMany', { lua: CONSUME_MANY });
       redis.defineCommand('rtRateRefund', { numberOfKeys: 1, lua: REFUND });
     }
