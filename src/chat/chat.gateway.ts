@@ -149,16 +149,15 @@ export class ChatGateway
     return acknowledge(async () => {
       const { roomId } = await parsePayload(RoomRefDto, payload);
       const userId = await this.userOf(socket);
-      let room = await this.rooms.get(userId, roomId);
-      const subscribed = this.roomInterests.has(roomId);
+      await this.rooms.get(userId, roomId); // a member's room, or the error ack
+      // Gone while that was read: joining now would hold the room (and its channel) for a
+      // socket whose cleanup already ran.
+      if (!socket.connected) throw new AckException('UNAUTHORIZED', 'the socket has closed');
       await socket.join(chatRoom(roomId));
-      const interest = this.roomInterests.get(roomId);
-      if (!subscribed && interest !== undefined) {
-        // The room's channel was only just asked for: once it is subscribed, read the room again
-        // so that every message after the lastSeq returned arrives live.
-        await interest.ready;
-        room = await this.rooms.get(userId, roomId);
-      }
+      // Once the room's channel is subscribed (at once if it already was), read the room again,
+      // so that every message after the lastSeq returned arrives live.
+      await this.roomInterests.get(roomId)?.ready;
+      const room = await this.rooms.get(userId, roomId);
       // Live delivery here starts after lastSeq; the client catches up to it with messages:sync.
       this.messages.track(roomId, room.lastSeq);
       return { room, lastSeq: room.lastSeq };

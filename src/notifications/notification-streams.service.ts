@@ -7,7 +7,7 @@ import { InjectConfig, type AppConfig } from '../config/app.config';
 import { LifecycleService } from '../lifecycle/lifecycle.service';
 import { Metrics } from '../metrics/metrics.service';
 import { ConnectionCounter } from '../realtime/connection-counter';
-import { jitteredRetryMs, SSE_HEADERS, sseComment, sseEvent, sseRetry } from '../realtime/sse';
+import { sseComment, sseEvent } from '../realtime/sse';
 import { LongPollSink } from './long-poll.sink';
 import { NotificationDelivery } from './notification-delivery';
 import { toNotificationView, type NotificationView } from './notification.views';
@@ -22,6 +22,8 @@ interface OpenStream {
   sessionId: string | null;
   expiresAt: number;
   sink: SseStreamSink;
+  /** Its headers went out (it opens once the user's channel is subscribed). */
+  opened: boolean;
 }
 
 interface Waiter {
@@ -81,17 +83,19 @@ export class NotificationStreams implements OnModuleDestroy {
   async stream(user: AuthUser, cursor: number | null, req: Request, res: Response): Promise<void> {
     const slot = this.connections.acquire(user.userId);
     if (slot === null) throw new TooManyRequestsException(1000, 'too many connections');
-    // A stream opens (200 and its first bytes, so a quiet one still fires `open`) once the
-    // user's channel is subscribed: a client that saw it open gets everything after that.
-    const open200 = (): void => {
-      if (res.headersSent) return;
-      res.writeHead(200, SSE_HEADERS);
-      res.write(sseRetry(jitteredRetryMs()));
-    };
+    // A stream opens (200 and its first bytes) once the user's channel is subscribed: a client
+    // that saw it open gets everything after that.
     const sink = new SseStreamSink(user.userId, res, cursor ?? 0, () =>
       this.logger.warn('closed an SSE stream that stopped reading'),
     );
-    const open: OpenStream = { sessionId: user.sessionId, expiresAt: user.expiresAt, sink };
+    const open: OpenStream = {
+      sessionId: user.sessionId,
+      expiresAt: user.expiresAt,
+      sink,
+      opened: false,
+    };
+    // In the set from the start, so a logout, an expiry or a drain while it opens ends it too.
+    this.streams.add(open);
     const release = (): void => {
       slot();
       this.streams.delete(open);
@@ -100,16 +104,15 @@ export class NotificationStreams implements OnModuleDestroy {
     };
     req.on('close', release);
     res.on('error', release);
-    if (this.lifecycle.draining) {
-      open200();
-      return release();
-    }
+    // The client left while the request was authenticated: its `close` has been and gone.
+    if (req.destroyed || res.destroyed) return release();
+    if (this.lifecycle.draining) return release();
 
     try {
       const lastSeq = await this.delivery.attach(sink);
-      open200();
-      // From here on heartbeats, revocation and shutdown reach it (nothing writes before its headers).
-      if (!sink.isClosed) this.streams.add(open);
+      if (sink.isClosed) return; // ended while it opened (logout, drain, the client left)
+      sink.open();
+      open.opened = true;
       let from = cursor ?? lastSeq;
       if (from > lastSeq) {
         // The cursor is ahead of anything this user has: say so, and go on from the real end.
@@ -130,8 +133,7 @@ export class NotificationStreams implements OnModuleDestroy {
       }
       sink.goLive();
     } catch (err) {
-      // EventSource gives up for good on a 5xx: open and end the stream, so the client retries.
-      open200();
+      // EventSource gives up for good on a 5xx: the stream opens and ends, so the client retries.
       this.logger.warn(
         `SSE stream failed to start: ${err instanceof Error ? err.message : String(err)}`,
       );
@@ -180,7 +182,7 @@ export class NotificationStreams implements OnModuleDestroy {
     const comment = sseComment('heartbeat');
     for (const s of this.streams) {
       if (s.expiresAt <= now) s.sink.close();
-      else s.sink.send(comment);
+      else if (s.opened) s.sink.send(comment); // nothing goes out before a stream's headers
     }
   }
 

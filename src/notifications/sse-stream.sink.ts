@@ -1,4 +1,5 @@
 import type { Response } from 'express';
+import { jitteredRetryMs, SSE_HEADERS, sseRetry } from '../realtime/sse';
 import type { EncodedNotification, NotificationSink } from './notification-delivery';
 
 /** Past this many bytes queued in the socket, a client is not reading: end its stream. */
@@ -70,10 +71,22 @@ export class SseStreamSink implements NotificationSink {
     }
   }
 
+  /**
+   * Sends the stream's headers and first bytes (a retry hint, so a quiet stream still fires
+   * `open`), once. A stream ended before it opened opens first: EventSource gives up for good
+   * on a response that is not an event stream, and must reconnect instead.
+   */
+  open(): void {
+    if (this.res.headersSent || this.res.destroyed) return;
+    this.res.writeHead(200, SSE_HEADERS);
+    this.res.write(sseRetry(jitteredRetryMs()));
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.queue = null;
+    this.open();
     if (!this.res.writableEnded) this.res.end();
   }
 }

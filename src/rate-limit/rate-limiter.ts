@@ -51,6 +51,8 @@ interface RateCommands {
  * one slot, so a batch is split by tag (at most this many calls); on one Redis it is one call.
  */
 const KEY_SHARDS = 64;
+/** Longest wait for Redis before deciding on this instance's own windows. */
+const DECIDE_TIMEOUT_MS = 3000;
 /** The most windows decided in one script call. */
 const MAX_BATCH = 500;
 
@@ -179,12 +181,22 @@ export class RateLimiter {
   private async decide(group: Pending[]): Promise<void> {
     const redis = this.redis;
     if (redis === null) return;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      const out = await redis.rtRateConsumeMany(
-        group.length,
-        ...group.map((p) => p.key),
-        ...group.flatMap((p) => [p.limit, p.windowMs]),
-      );
+      // Bounded: a check never waits on Redis longer than this, whatever its client does.
+      const out = await Promise.race([
+        redis.rtRateConsumeMany(
+          group.length,
+          ...group.map((p) => p.key),
+          ...group.flatMap((p) => [p.limit, p.windowMs]),
+        ),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error('rate-limit check timed out')),
+            DECIDE_TIMEOUT_MS,
+          );
+        }),
+      ]);
       group.forEach((p, i) => {
         const allowed = out[2 * i] === 1;
         p.resolve({ allowed, retryAfterMs: allowed ? 0 : Math.max(1, out[2 * i + 1]) });
@@ -198,6 +210,8 @@ export class RateLimiter {
         );
       }
       for (const p of group) p.resolve(this.memory.consume(p.bucket, p.limit, p.windowMs));
+    } finally {
+      clearTimeout(timer);
     }
   }
 }

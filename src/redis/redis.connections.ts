@@ -52,7 +52,9 @@ export class RedisConnections {
         });
       // No auto-pipelining, as on one Redis (below). It would also group the batched
       // rate-limit script by its first argument, the key count, and mix slots in a pipeline.
-      const command = cluster('command', { redisOptions: COMMAND });
+      // Fail fast without a reachable cluster, as on one Redis: the cluster client would
+      // otherwise queue every command until it reconnects, and nothing would ever fall back.
+      const command = cluster('command', { enableOfflineQueue: false, redisOptions: COMMAND });
       // Sharded subscribers: one connection per master, each SSUBSCRIBE sent to the master that
       // owns the channel's slot, re-made by ioredis when the topology changes. A moved slot
       // ends its subscriptions on the old owner without an error anyone sees, so the slot map

@@ -147,6 +147,8 @@ export class StockStreams implements OnModuleDestroy {
    * made, then live quotes; a quote is never sent twice nor an older one after a newer.
    */
   async open(symbols: string[], req: Request, res: Response): Promise<void> {
+    // The client left while the request was checked: its `close` has been and gone.
+    if (req.destroyed || res.destroyed) return;
     res.writeHead(200, SSE_HEADERS);
     res.write(sseRetry(jitteredRetryMs()));
     const client = new QuoteStreamClient(new Set(symbols), res);
