@@ -80,13 +80,23 @@ export class NotificationDelivery implements OnApplicationBootstrap, OnModuleDes
     server.use((socket: Socket, next: (err?: Error) => void) => {
       const user = (socket.data as Partial<SocketData>).user;
       if (user === undefined) return next();
-      this.notifications.lastSeq(user.userId).then(
-        () => next(),
-        (err: unknown) => {
-          this.logger.warn(`socket refused, notification cursor unreadable: ${errorText(err)}`);
-          next(new Error(isDatabaseUnavailable(err) ? 'unavailable' : 'internal error'));
-        },
-      );
+      const { userId } = user;
+      // The user's channel is subscribed before the socket counts as connected: a notification
+      // published anywhere once the client sees `connect` reaches it live.
+      this.holdUser(userId)
+        .then(() => this.notifications.lastSeq(userId))
+        .then(
+          () => {
+            next();
+            // Connected by now (its user room holds the channel), or refused later: let go then.
+            setImmediate(() => this.untrackIfIdle(userId));
+          },
+          (err: unknown) => {
+            this.untrackIfIdle(userId);
+            this.logger.warn(`socket refused, notification cursor unreadable: ${errorText(err)}`);
+            next(new Error(isDatabaseUnavailable(err) ? 'unavailable' : 'internal error'));
+          },
+        );
     });
     const adapter = server.of('/').adapter;
     adapter.on('create-room', (room: string) => {
@@ -141,16 +151,21 @@ export class NotificationDelivery implements OnApplicationBootstrap, OnModuleDes
    * subscribed reads the user's cursor: everything after it arrives live.
    */
   private async track(userId: string): Promise<number> {
+    await this.holdUser(userId);
+    const lastSeq = await this.notifications.lastSeq(userId);
+    if (this.sinks.has(userId) || this.socketUsers.has(userId))
+      this.sequencer.track(userId, lastSeq);
+    return lastSeq;
+  }
+
+  /** Holds the user's channel (once per user) and resolves when it is subscribed. */
+  private holdUser(userId: string): Promise<void> {
     let interest = this.interests.get(userId);
     if (interest === undefined) {
       interest = this.bus.interest('user', userId);
       this.interests.set(userId, interest);
     }
-    await interest.ready;
-    const lastSeq = await this.notifications.lastSeq(userId);
-    if (this.sinks.has(userId) || this.socketUsers.has(userId))
-      this.sequencer.track(userId, lastSeq);
-    return lastSeq;
+    return interest.ready;
   }
 
   /**
