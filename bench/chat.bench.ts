@@ -19,7 +19,7 @@ import { createDatabase, seedPairs, type BenchDatabase } from './lib/database';
 import { dependencyCpuSeconds, pinLoadClient } from './lib/machine';
 import { ratio, table, writeResult } from './lib/results';
 import { round, Samples } from './lib/stats';
-import { startPeer, startService, type Server } from './lib/server';
+import { applyMigrations, startPeer, startService, type Server } from './lib/server';
 import { connectMany, SioClient } from './lib/sio-client';
 import { runScenario } from './lib/run';
 
@@ -331,14 +331,7 @@ async function main(): Promise<void> {
   const db = await createDatabase();
   const servers: Server[] = [];
   try {
-    // The service applies its migrations at start; the seeding needs its tables.
-    await (
-      await startService({
-        name: 'bench-chat-migrate',
-        databaseUrl: db.url,
-        redisPrefix: 'bench:chat:m:',
-      })
-    ).stop();
+    await applyMigrations(db.url, 'chat');
     const { users, roomIds } = await seedPairs(db, 'pair', PAIRS);
     const ours: Step[][] = [];
     const bare: Step[][] = [];

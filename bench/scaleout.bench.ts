@@ -12,7 +12,7 @@ import { createDatabase, seedPairs } from './lib/database';
 import { dependencyCpuSeconds, pinLoadClient } from './lib/machine';
 import { ratio, table, writeResult } from './lib/results';
 import { round, Samples } from './lib/stats';
-import { startPeer, startService, type Server } from './lib/server';
+import { applyMigrations, startPeer, startService, type Server } from './lib/server';
 import { connectMany, SioClient } from './lib/sio-client';
 import { runScenario } from './lib/run';
 
@@ -147,13 +147,7 @@ async function main(): Promise<void> {
   const db = await createDatabase();
   const servers: Server[] = [];
   try {
-    await (
-      await startService({
-        name: 'bench-scale-migrate',
-        databaseUrl: db.url,
-        redisPrefix: 'bench:so:m:',
-      })
-    ).stop();
+    await applyMigrations(db.url, 'so');
     const { users, roomIds } = await seedPairs(db, 'so', PAIRS);
     const ours: Round[] = [];
     const bare: Round[] = [];

@@ -169,6 +169,17 @@ export function startService(options: ServiceOptions): Promise<Server> {
   });
 }
 
+/** Starts and stops one instance, so that its migrations have made the tables a seed needs. */
+export async function applyMigrations(databaseUrl: string, label: string): Promise<void> {
+  await (
+    await startService({
+      name: `bench-${label}-migrate`,
+      databaseUrl,
+      redisPrefix: `bench:${label}:m:`,
+    })
+  ).stop();
+}
+
 /** A bare peer from bench/peers, started the same way. */
 export function startPeer(
   name: string,
