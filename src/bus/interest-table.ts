@@ -16,10 +16,10 @@ interface Entry {
   ready: Promise<void>;
 }
 
+/** How often a refused subscribe is tried again while its channel is held. */
+const RETRY_MS = 1000;
 /** How long a holder waits for a subscription to be confirmed before going on without it. */
 const READY_TIMEOUT_MS = 2000;
-
-const NOT_HELD: Interest = { ready: Promise.resolve(), release: () => undefined };
 
 /**
  * Channel subscriptions counted by holders: subscribed on the first hold, unsubscribed on the
@@ -39,7 +39,9 @@ export class InterestTable {
   hold(family: InterestFamily, channel: string): Interest {
     let entry = this.entries.get(channel);
     if (entry === undefined) {
-      entry = { family, holders: 0, ready: this.subscribe(channel) };
+      const created: Entry = { family, holders: 0, ready: Promise.resolve() };
+      created.ready = this.subscribe(channel, () => this.entries.get(channel) === created);
+      entry = created;
       this.entries.set(channel, entry);
     }
     entry.holders++;
@@ -69,12 +71,9 @@ export class InterestTable {
     return counts;
   }
 
-  private subscribe(channel: string): Promise<void> {
+  private subscribe(channel: string, stillHeld: () => boolean): Promise<void> {
     const wasConnected = this.transport.connected();
-    const subscribed = this.transport.subscribe(channel).then(
-      () => undefined,
-      (err: unknown) => this.logger.warn(`subscribe ${channel} failed: ${errorText(err)}`),
-    );
+    const subscribed = this.attempt(channel, stillHeld);
     if (!wasConnected) return Promise.resolve();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => {
@@ -83,6 +82,26 @@ export class InterestTable {
     });
     return Promise.race([subscribed, timeout]).finally(() => clearTimeout(timer));
   }
-}
 
-export { NOT_HELD };
+  /**
+   * One subscribe, tried again every RETRY_MS while the channel is held: a subscription refused
+   * while connected (on a cluster, a slot without an owner for a moment) is not re-made by the
+   * client's own reconnection logic, which only restores what it had.
+   */
+  private attempt(channel: string, stillHeld: () => boolean, retry = false): Promise<void> {
+    return Promise.resolve()
+      .then(() => this.transport.subscribe(channel))
+      .then(
+        () => {
+          if (retry) this.logger.log(`subscribed ${channel} after retrying`);
+        },
+        (err: unknown) => {
+          // Logged once per channel, not once a second.
+          if (!retry) this.logger.warn(`subscribe ${channel} failed, retrying: ${errorText(err)}`);
+          setTimeout(() => {
+            if (stillHeld()) this.attempt(channel, stillHeld, true).catch(() => undefined);
+          }, RETRY_MS).unref();
+        },
+      );
+  }
+}
