@@ -6,29 +6,21 @@ export class LocalDispatcher {
   private readonly handlers = new Map<string, Set<BusHandler<BusTopic>>>();
   private readonly logger = new Logger('Bus');
 
-  /** Returns true when this was the topic's first handler. */
-  add<T extends BusTopic>(
-    topic: T,
-    handler: BusHandler<T>,
-  ): { first: boolean; remove: () => boolean } {
+  /**
+   * Registers a handler; returns the function that removes it. (Subscriptions to Redis follow
+   * interest, not handlers: a handler here only says what this instance does with an event.)
+   */
+  add<T extends BusTopic>(topic: T, handler: BusHandler<T>): () => void {
     let set = this.handlers.get(topic);
-    const first = set === undefined;
     if (set === undefined) {
       set = new Set();
       this.handlers.set(topic, set);
     }
     const h = handler as BusHandler<BusTopic>;
     set.add(h);
-    return {
-      first,
-      remove: () => {
-        set.delete(h);
-        if (set.size === 0) {
-          this.handlers.delete(topic);
-          return true;
-        }
-        return false;
-      },
+    return () => {
+      set.delete(h);
+      if (set.size === 0) this.handlers.delete(topic);
     };
   }
 

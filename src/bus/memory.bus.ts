@@ -31,7 +31,7 @@ export class MemoryBus extends Bus {
   }
 
   subscribe<T extends BusTopic>(topic: T, handler: BusHandler<T>): () => void {
-    return this.local.add(topic, handler).remove;
+    return this.local.add(topic, handler);
   }
 
   /** One process: every event is already here; there is nothing to subscribe to. */

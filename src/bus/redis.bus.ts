@@ -152,7 +152,7 @@ export class RedisBus extends Bus {
   }
 
   subscribe<T extends BusTopic>(topic: T, handler: BusHandler<T>): () => void {
-    return this.local.add(topic, handler).remove;
+    return this.local.add(topic, handler);
   }
 
   interest(family: InterestFamily, key: string): Interest {

@@ -149,7 +149,7 @@ export class ChatGateway
     return acknowledge(async () => {
       const { roomId } = await parsePayload(RoomRefDto, payload);
       const userId = await this.userOf(socket);
-      await this.rooms.get(userId, roomId); // a member's room, or the error ack
+      await this.rooms.assertMember(userId, roomId); // a member, or the error ack
       // Gone while that was read: joining now would hold the room (and its channel) for a
       // socket whose cleanup already ran.
       if (!socket.connected) throw new AckException('UNAUTHORIZED', 'the socket has closed');

@@ -91,11 +91,6 @@ export class StocksService implements OnModuleDestroy {
     return symbols.filter((s) => simulated.includes(s) || quoted.has(s));
   }
 
-  /** Offers a quote to the live cache (snapshots too): false if a newer one is already there. */
-  offer(quote: Quote): boolean {
-    return this.remember(quote);
-  }
-
   /**
    * Keeps the newest quote per symbol seen live here; false for one not newer than what is
    * cached (a snapshot read and a live event can carry the same quote).
