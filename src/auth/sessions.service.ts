@@ -5,7 +5,6 @@ import { In, IsNull, MoreThan, type Repository } from 'typeorm';
 import { Bus } from '../bus/bus';
 import { errorText, inBackground } from '../common/background';
 import { AuthSession } from './session.entity';
-import './auth.events';
 
 const CACHE_TTL_MS = 30_000;
 const CACHE_MAX = 50_000;

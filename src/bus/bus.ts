@@ -1,10 +1,6 @@
-/**
- * Payloads by topic. Features add their topics with declaration merging:
- *
- *   declare module '../bus/bus' { interface BusTopics { 'chat.message': MessageView } }
- */
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export interface BusTopics {}
+import type { BusTopics } from './bus.events';
+
+export type { BusTopics } from './bus.events';
 
 export type BusTopic = Extract<keyof BusTopics, string>;
 

@@ -1,6 +1,4 @@
 import type { BusTopic, BusTopics, InterestFamily } from './bus';
-import '../auth/auth.events';
-import '../chat/chat.events';
 import '../notifications/notification.views';
 import '../stocks/quote';
 

@@ -21,7 +21,6 @@ import { RoomRefDto, SocketReadDto, SyncDto, TypingDto } from './dto/chat.dto';
 import { parseSendPayload } from './dto/send-payload';
 import { PresenceService } from './presence/presence.service';
 import { RoomsService } from './rooms.service';
-import './chat.events';
 
 const CHAT_ROOM_PREFIX = chatRoom('');
 const GAP_TIMEOUT_MS = 250;

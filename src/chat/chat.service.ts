@@ -10,7 +10,6 @@ import type { MessageView } from './chat.views';
 import { MessageWriter, type WriteResult } from './message-writer';
 import { MessagesRepository } from './messages.repository';
 import { RoomsService } from './rooms.service';
-import './chat.events';
 import { inBackground } from '../common/background';
 
 export const MAX_BODY_CODE_POINTS = 4000;

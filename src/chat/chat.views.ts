@@ -1,25 +1,6 @@
-import type { RoomKind } from './room.entity';
+import type { MessageView } from '../contracts';
 
-export interface RoomView {
-  id: string;
-  name: string;
-  kind: RoomKind;
-  /** The first 100 members by join order; `memberCount` is the total. */
-  memberIds: string[];
-  memberCount: number;
-  lastSeq: number;
-  createdAt: string;
-}
-
-export interface MessageView {
-  id: string;
-  roomId: string;
-  seq: number;
-  senderId: string;
-  body: string;
-  clientMsgId: string | null;
-  createdAt: string;
-}
+export type { MessageView, RoomView } from '../contracts';
 
 /** A row as Postgres returns it from our raw queries. */
 export interface MessageRow {

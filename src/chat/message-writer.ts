@@ -18,7 +18,6 @@ import {
 import { Metrics } from '../metrics/metrics.service';
 import type { MessageView } from './chat.views';
 import { MessagesRepository, type DraftOutcome, type MessageDraft } from './messages.repository';
-import './chat.events';
 
 export interface WriteResult {
   message: MessageView;

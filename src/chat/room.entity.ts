@@ -1,6 +1,8 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
 
-export type RoomKind = 'group' | 'direct';
+import type { RoomKind } from '../contracts';
+
+export type { RoomKind } from '../contracts';
 
 @Entity('rooms')
 export class Room {

@@ -15,7 +15,6 @@ import { rowsOf } from '../database/rows';
 import { RateLimiter } from '../rate-limit/rate-limiter';
 import type { RoomView } from './chat.views';
 import type { RoomKind } from './room.entity';
-import './chat.events';
 
 interface RoomRow {
   id: string;

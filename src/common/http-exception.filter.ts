@@ -5,13 +5,7 @@ import { isDatabaseUnavailable, isStatementTimeout } from '../database/database-
 import { ServiceBusyException } from './service-busy.exception';
 import { TooManyRequestsException } from './too-many-requests.exception';
 
-export interface ErrorBody {
-  statusCode: number;
-  error: string;
-  message: string | string[];
-  /** Readiness only: each check's status. */
-  details?: unknown;
-}
+import type { HttpErrorBody as ErrorBody } from '../contracts';
 
 /** Errors raised by body-parser carry a status and a type. */
 interface ParserError {

@@ -1,13 +1,6 @@
-export interface NotificationView {
-  id: string;
-  seq: number;
-  kind: string;
-  title: string;
-  body: string;
-  data: Record<string, unknown>;
-  createdAt: string;
-  readAt: string | null;
-}
+import type { NotificationView } from '../contracts';
+
+export type { NotificationView } from '../contracts';
 
 export interface NotificationRow {
   id: string;
@@ -41,11 +34,4 @@ export function toNotificationView(row: NotificationRow): NotificationView {
 export interface AddressedNotification {
   userId: string;
   notification: NotificationView;
-}
-
-declare module '../bus/bus' {
-  interface BusTopics {
-    /** A batch of notifications committed together (one bus message for many recipients). */
-    'notification.created': { items: AddressedNotification[] };
-  }
 }

@@ -6,23 +6,9 @@ import { ServiceBusyException } from '../common/service-busy.exception';
 import { TooManyRequestsException } from '../common/too-many-requests.exception';
 import { isDatabaseUnavailable, isStatementTimeout } from '../database/database-errors';
 
-export type AckErrorCode =
-  | 'VALIDATION'
-  | 'UNAUTHORIZED'
-  | 'FORBIDDEN'
-  | 'NOT_FOUND'
-  | 'RATE_LIMITED'
-  | 'BUSY'
-  | 'UNAVAILABLE'
-  | 'INTERNAL';
+import type { Ack, AckError, AckErrorCode } from '../contracts';
 
-export interface AckError {
-  ok: false;
-  /** `retryAfterMs` comes with `BUSY` (and `RATE_LIMITED`): when a retry may succeed. */
-  error: { code: AckErrorCode; message: string; retryAfterMs?: number };
-}
-
-export type Ack<T extends object = object> = ({ ok: true } & T) | AckError;
+export type { Ack, AckError, AckErrorCode } from '../contracts';
 
 /** An error the client should see as is, with its code. */
 export class AckException extends Error {

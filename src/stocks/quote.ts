@@ -1,11 +1,6 @@
-export interface Quote {
-  symbol: string;
-  price: number;
-  /** Against the symbol's first quote of the current UTC day. */
-  change: number;
-  changePct: number;
-  ts: string;
-}
+import type { Quote } from '../contracts';
+
+export type { Quote } from '../contracts';
 
 /** A price update before the store has worked out change and accepted it. */
 export interface QuoteInput {
@@ -35,10 +30,3 @@ export function makeQuote(input: QuoteInput, openPrice: number): Quote {
 }
 
 export const utcDay = (ts: number): string => new Date(ts).toISOString().slice(0, 10);
-
-declare module '../bus/bus' {
-  interface BusTopics {
-    /** Quotes accepted together (one simulated tick, or one ingested quote). */
-    'stock.quotes': { quotes: Quote[] };
-  }
-}

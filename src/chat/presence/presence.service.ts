@@ -8,7 +8,6 @@ import {
 import { Bus } from '../../bus/bus';
 import { RoomsService } from '../rooms.service';
 import { PresenceStore } from './presence.store';
-import '../chat.events';
 import { inBackground } from '../../common/background';
 
 const REFRESH_INTERVAL_MS = 6_000;

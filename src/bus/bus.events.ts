@@ -1,0 +1,33 @@
+import type { MessageView, PresenceEvent, Quote, ReadEvent, TypingEvent } from '../contracts';
+import type { AddressedNotification } from '../notifications/notification.views';
+
+/** A login ended: every instance closes that login's sockets and streams. */
+export interface SessionEndedEvent {
+  userId: string;
+  sessionId: string;
+}
+
+/** A member left a room: every instance takes that user's sockets out of it. */
+export interface MemberLeftEvent {
+  roomId: string;
+  userId: string;
+}
+
+/**
+ * Every bus topic and its payload, in one map. `routes.ts` says where each one travels (a topic
+ * without a route does not compile).
+ */
+export interface BusTopics {
+  /** A committed chat message (batches travel as one write per room channel). */
+  'chat.message': MessageView;
+  'chat.typing': TypingEvent;
+  'chat.read': ReadEvent;
+  /** Sent on the user's channel, so the instances holding that user's sockets hear it. */
+  'chat.member-left': MemberLeftEvent;
+  presence: PresenceEvent;
+  /** Notifications committed together (one bus message for many recipients, split per user). */
+  'notification.created': { items: AddressedNotification[] };
+  /** Quotes accepted together (one simulated tick, or one ingested quote), split per symbol. */
+  'stock.quotes': { quotes: Quote[] };
+  'auth.session-ended': SessionEndedEvent;
+}

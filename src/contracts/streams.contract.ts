@@ -1,0 +1,16 @@
+import type { NotificationView, ResyncEvent } from './notifications.contract';
+import type { Quote } from './stocks.contract';
+
+/**
+ * The events of `GET /api/notifications/stream` by SSE event name. A `notification` carries its
+ * seq as the event id (so `Last-Event-ID` resumes); comments are heartbeats.
+ */
+export interface NotificationStreamEvents {
+  notification: NotificationView;
+  resync: ResyncEvent;
+}
+
+/** The events of `GET /api/stocks/stream`: the latest quote of each symbol first, then live ones. */
+export interface StockStreamEvents {
+  quote: Quote;
+}
