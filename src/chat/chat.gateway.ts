@@ -1,20 +1,13 @@
-import { Logger, type OnModuleDestroy } from '@nestjs/common';
-import {
-  WebSocketGateway,
-  WebSocketServer,
-  type OnGatewayConnection,
-  type OnGatewayDisconnect,
-  type OnGatewayInit,
-} from '@nestjs/websockets';
-import type { Server, Socket } from 'socket.io';
+import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { Bus, type Interest } from '../bus/bus';
 import { inBackground } from '../common/background';
 import { Authenticator } from '../auth/authenticator.service';
 import { acknowledge, AckException, parsePayload, type Ack } from '../realtime/ack';
 import { RateWindow } from '../realtime/rate-window';
+import { RealtimeGateway } from '../realtime/realtime.gateway';
 import { Sequencer } from '../realtime/sequencer';
-import { bindSocketEvents, type SocketEventHandler } from '../realtime/socket-events';
-import { chatRoom, userRoom, type SocketData } from '../realtime/socket-data';
+import type { AppSocket } from '../realtime/socket-data';
+import type { SocketEventHandlers, SocketFeature } from '../realtime/socket-feature';
 import type { MessageView, RoomView } from './chat.views';
 import { ChatService } from './chat.service';
 import { RoomRefDto, SocketReadDto, SyncDto, TypingDto } from './dto/chat.dto';
@@ -22,23 +15,18 @@ import { parseSendPayload } from './dto/send-payload';
 import { PresenceService } from './presence/presence.service';
 import { RoomsService } from './rooms.service';
 
-const CHAT_ROOM_PREFIX = chatRoom('');
 const GAP_TIMEOUT_MS = 250;
 /** Typing indicators per user and room that reach others: at most this many a second. */
 const TYPING_PER_SECOND = 2;
 
 /**
- * Chat over Socket.IO. Handlers validate, call the core and answer through the acknowledgement;
- * bus events are emitted to this instance's subscribed sockets only (the bus already reached
- * every other instance), each encoded once per room by the broadcast.
+ * Chat's socket events, plugged into the socket edge. Handlers validate, call the core and answer
+ * through the acknowledgement; bus events are emitted to this instance's sockets in the room only
+ * (the bus already reached every other instance), each encoded once per room by the broadcast.
  */
-@WebSocketGateway()
-export class ChatGateway
-  implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect, OnModuleDestroy
-{
-  @WebSocketServer()
-  private server!: Server;
-
+@Injectable()
+export class ChatGateway implements SocketFeature, OnModuleDestroy {
+  readonly name = 'chat';
   private readonly logger = new Logger('ChatGateway');
   private readonly unsubscribers: Array<() => void> = [];
   /**
@@ -47,6 +35,8 @@ export class ChatGateway
    */
   private readonly typingSent = new RateWindow(TYPING_PER_SECOND, 1000);
   private readonly typingDelivered = new RateWindow(TYPING_PER_SECOND, 1000);
+  /** Connected sockets, counted in presence (an admitted socket may never connect). */
+  private readonly counted = new WeakSet<AppSocket>();
   /** The room channels this instance holds: one per room with a local socket in it. */
   private readonly roomInterests = new Map<string, Interest>();
   /** Orders each room's messages for this instance's sockets; see Sequencer. */
@@ -54,19 +44,18 @@ export class ChatGateway
     gapTimeoutMs: GAP_TIMEOUT_MS,
     fetch: (roomId, afterSeq, beforeSeq, limit) =>
       this.chat.range(roomId, afterSeq, beforeSeq, limit),
-    deliver: (roomId, message) => this.server.to(chatRoom(roomId)).emit('message', message),
+    deliver: (roomId, message) => this.edge.toRoom(roomId, 'message', message),
   });
 
-  /** This gateway's socket events and their handlers, bound to each socket on connection. */
-  private readonly events = new Map<string, SocketEventHandler>([
-    ['room:join', (socket, payload) => this.join(socket, payload)],
-    ['room:leave', (socket, payload) => this.leave(socket, payload)],
-    ['message:send', (socket, payload) => this.send(socket, payload)],
-    ['messages:sync', (socket, payload) => this.sync(socket, payload)],
-    ['typing', (socket, payload) => this.typing(socket, payload)],
-    ['room:read', (socket, payload) => this.read(socket, payload)],
-    ['room:presence', (socket, payload) => this.roomPresence(socket, payload)],
-  ]);
+  readonly events: SocketEventHandlers = {
+    'room:join': (socket, payload) => this.join(socket, payload),
+    'room:leave': (socket, payload) => this.leave(socket, payload),
+    'message:send': (socket, payload) => this.send(socket, payload),
+    'messages:sync': (socket, payload) => this.sync(socket, payload),
+    typing: (socket, payload) => this.typing(socket, payload),
+    'room:read': (socket, payload) => this.read(socket, payload),
+    'room:presence': (socket, payload) => this.roomPresence(socket, payload),
+  };
 
   constructor(
     private readonly auth: Authenticator,
@@ -74,25 +63,9 @@ export class ChatGateway
     private readonly rooms: RoomsService,
     private readonly presence: PresenceService,
     private readonly bus: Bus,
-  ) {}
-
-  afterInit(): void {
-    // A room's channel is held while a local socket is in the room; when the last one leaves,
-    // the channel is let go and the room stops being tracked.
-    const adapter = this.server.of('/').adapter;
-    adapter.on('create-room', (room: string) => {
-      if (!room.startsWith(CHAT_ROOM_PREFIX)) return;
-      const roomId = room.slice(CHAT_ROOM_PREFIX.length);
-      if (!this.roomInterests.has(roomId))
-        this.roomInterests.set(roomId, this.bus.interest('room', roomId));
-    });
-    adapter.on('delete-room', (room: string) => {
-      if (!room.startsWith(CHAT_ROOM_PREFIX)) return;
-      const roomId = room.slice(CHAT_ROOM_PREFIX.length);
-      this.roomInterests.get(roomId)?.release();
-      this.roomInterests.delete(roomId);
-      this.messages.untrack(roomId);
-    });
+    private readonly edge: RealtimeGateway,
+  ) {
+    edge.register(this);
     this.unsubscribers.push(
       this.bus.subscribe('chat.message', (message) => this.messages.push(message.roomId, message)),
       this.bus.onResync(() =>
@@ -100,19 +73,19 @@ export class ChatGateway
       ),
       this.bus.subscribe('chat.typing', (e) => {
         if (!this.typingDelivered.allow(`${e.userId}:${e.roomId}`)) return;
-        this.server.to(chatRoom(e.roomId)).except(userRoom(e.userId)).emit('typing', e);
+        this.edge.toRoomExceptUser(e.roomId, e.userId, 'typing', e);
       }),
-      this.bus.subscribe('chat.read', (e) => {
-        this.server.to(chatRoom(e.roomId)).emit('read', e);
-      }),
-      this.bus.subscribe('chat.member-left', (e) => {
-        this.server.in(userRoom(e.userId)).socketsLeave(chatRoom(e.roomId));
-      }),
-      this.bus.subscribe('presence', (e) => {
-        this.server
-          .to(chatRoom(e.roomId))
-          .emit('presence', { roomId: e.roomId, userId: e.userId, online: e.online });
-      }),
+      this.bus.subscribe('chat.read', (e) => this.edge.toRoom(e.roomId, 'read', e)),
+      this.bus.subscribe('chat.member-left', (e) =>
+        this.edge.removeUserFromRoom(e.userId, e.roomId),
+      ),
+      this.bus.subscribe('presence', (e) =>
+        this.edge.toRoom(e.roomId, 'presence', {
+          roomId: e.roomId,
+          userId: e.userId,
+          online: e.online,
+        }),
+      ),
     );
   }
 
@@ -120,15 +93,27 @@ export class ChatGateway
     for (const off of this.unsubscribers) off();
   }
 
-  handleConnection(socket: Socket): void {
-    bindSocketEvents(socket, this.events, this.logger);
-    const data = socket.data as Partial<SocketData>;
-    if (data.user !== undefined) this.presence.socketConnected(data.user.userId);
+  // A room's channel is held while a local socket is in the room; when the last one leaves, the
+  // channel is let go and the room stops being tracked.
+  roomOpened(roomId: string): void {
+    if (!this.roomInterests.has(roomId))
+      this.roomInterests.set(roomId, this.bus.interest('room', roomId));
   }
 
-  handleDisconnect(socket: Socket): void {
-    const data = socket.data as Partial<SocketData>;
-    if (data.user !== undefined) this.presence.socketDisconnected(data.user.userId);
+  roomClosed(roomId: string): void {
+    this.roomInterests.get(roomId)?.release();
+    this.roomInterests.delete(roomId);
+    this.messages.untrack(roomId);
+  }
+
+  connected(socket: AppSocket): void {
+    this.counted.add(socket);
+    this.presence.socketConnected(socket.data.user.userId);
+  }
+
+  released(socket: AppSocket): void {
+    // Presence counts connected sockets only; one admitted and never connected was not counted.
+    if (this.counted.delete(socket)) this.presence.socketDisconnected(socket.data.user.userId);
   }
 
   /**
@@ -136,15 +121,15 @@ export class ChatGateway
    * was lost is still known here within the session cache's life (the periodic re-check evicts
    * it sooner): nothing more is accepted from its sockets, and the socket is closed.
    */
-  private async userOf(socket: Socket): Promise<string> {
-    const user = (socket.data as SocketData).user;
+  private async userOf(socket: AppSocket): Promise<string> {
+    const user = socket.data.user;
     if (await this.auth.stillActive(user)) return user.userId;
     // Closed once this event's UNAUTHORIZED acknowledgement has gone out.
     setImmediate(() => socket.disconnect(true));
     throw new AckException('UNAUTHORIZED', 'the login has ended');
   }
 
-  join(socket: Socket, payload: unknown): Promise<Ack<{ room: RoomView; lastSeq: number }>> {
+  join(socket: AppSocket, payload: unknown): Promise<Ack<{ room: RoomView; lastSeq: number }>> {
     return acknowledge(async () => {
       const { roomId } = await parsePayload(RoomRefDto, payload);
       const userId = await this.userOf(socket);
@@ -152,7 +137,7 @@ export class ChatGateway
       // Gone while that was read: joining now would hold the room (and its channel) for a
       // socket whose cleanup already ran.
       if (!socket.connected) throw new AckException('UNAUTHORIZED', 'the socket has closed');
-      await socket.join(chatRoom(roomId));
+      await this.edge.joinRoom(socket, roomId);
       // Once the room's channel is subscribed (at once if it already was), read the room again,
       // so that every message after the lastSeq returned arrives live.
       await this.roomInterests.get(roomId)?.ready;
@@ -163,15 +148,15 @@ export class ChatGateway
     });
   }
 
-  leave(socket: Socket, payload: unknown): Promise<Ack> {
+  leave(socket: AppSocket, payload: unknown): Promise<Ack> {
     return acknowledge(async () => {
       const { roomId } = await parsePayload(RoomRefDto, payload);
-      await socket.leave(chatRoom(roomId));
+      await this.edge.leaveRoom(socket, roomId);
       return {};
     });
   }
 
-  send(socket: Socket, payload: unknown): Promise<Ack<{ message: MessageView }>> {
+  send(socket: AppSocket, payload: unknown): Promise<Ack<{ message: MessageView }>> {
     return acknowledge(async () => {
       const dto = await parseSendPayload(payload);
       const { message } = await this.chat.send(
@@ -185,7 +170,7 @@ export class ChatGateway
   }
 
   sync(
-    socket: Socket,
+    socket: AppSocket,
     payload: unknown,
   ): Promise<Ack<{ messages: MessageView[]; hasMore: boolean }>> {
     return acknowledge(async () => {
@@ -198,12 +183,12 @@ export class ChatGateway
     });
   }
 
-  typing(socket: Socket, payload: unknown): Promise<Ack> {
+  typing(socket: AppSocket, payload: unknown): Promise<Ack> {
     return acknowledge(async () => {
       const { roomId, isTyping } = await parsePayload(TypingDto, payload);
       const userId = await this.userOf(socket);
       // A joined socket was authorised at join (and leaves on losing membership); others ask.
-      if (!socket.rooms.has(chatRoom(roomId))) await this.rooms.assertMember(userId, roomId);
+      if (!this.edge.inRoom(socket, roomId)) await this.rooms.assertMember(userId, roomId);
       // Over the limit: acknowledged, and dropped.
       if (this.typingSent.allow(`${userId}:${roomId}`))
         this.bus.publish('chat.typing', { roomId, userId, isTyping });
@@ -211,7 +196,7 @@ export class ChatGateway
     });
   }
 
-  read(socket: Socket, payload: unknown): Promise<Ack> {
+  read(socket: AppSocket, payload: unknown): Promise<Ack> {
     return acknowledge(async () => {
       const { roomId, seq } = await parsePayload(SocketReadDto, payload);
       await this.chat.markRead(await this.userOf(socket), roomId, seq);
@@ -219,7 +204,7 @@ export class ChatGateway
     });
   }
 
-  roomPresence(socket: Socket, payload: unknown): Promise<Ack<{ online: string[] }>> {
+  roomPresence(socket: AppSocket, payload: unknown): Promise<Ack<{ online: string[] }>> {
     return acknowledge(async () => {
       const { roomId } = await parsePayload(RoomRefDto, payload);
       await this.rooms.assertMember(await this.userOf(socket), roomId);

@@ -1,44 +1,66 @@
-import {
-  Injectable,
-  Logger,
-  type OnApplicationBootstrap,
-  type OnModuleDestroy,
-} from '@nestjs/common';
-import type { Socket } from 'socket.io';
+import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { Bus, type Interest } from '../bus/bus';
 import { errorText, inBackground } from '../common/background';
 import { isDatabaseUnavailable } from '../database/database-errors';
 import { Metrics } from '../metrics/metrics.service';
-import { SocketServerRef } from '../realtime/socket-server.ref';
+import { RealtimeGateway } from '../realtime/realtime.gateway';
 import { Sequencer } from '../realtime/sequencer';
 import { sseEvent } from '../realtime/sse';
-import { userRoom, type SocketData } from '../realtime/socket-data';
+import type { AppSocket } from '../realtime/socket-data';
+import { HandshakeRefused, type SocketFeature } from '../realtime/socket-feature';
 import { toNotificationView, type NotificationView } from './notification.views';
 import { NotificationsService } from './notifications.service';
 
-/** A notification encoded once per instance, for every local sink to write. */
-export interface EncodedNotification {
-  notification: NotificationView;
-  sse: string;
+/**
+ * A notification encoded once per instance for every local sink to write; each framing is built
+ * the first time a sink asks for it (a user with only a socket never pays for SSE's).
+ */
+export class EncodedNotification {
+  private sseText: string | undefined;
+
+  constructor(readonly notification: NotificationView) {}
+
+  get sse(): string {
+    this.sseText ??= sseEvent({
+      id: this.notification.seq,
+      event: 'notification',
+      data: JSON.stringify(this.notification),
+    });
+    return this.sseText;
+  }
 }
 
-/** Something on this instance that delivers a user's notifications: an SSE stream, a waiting long-poll. */
+/** Something on this instance that delivers a user's notifications: a socket, an SSE stream, a waiting long-poll. */
 export interface NotificationSink {
   readonly userId: string;
-  readonly transport: 'sse' | 'longpoll';
+  readonly transport: 'socket' | 'sse' | 'longpoll';
   write(encoded: EncodedNotification): void;
 }
 
+/** A connected socket's sink: it gets the user's notifications as `notification` events. */
+class SocketSink implements NotificationSink {
+  readonly transport = 'socket' as const;
+  readonly userId: string;
+
+  constructor(private readonly socket: AppSocket) {
+    this.userId = socket.data.user.userId;
+  }
+
+  write({ notification }: EncodedNotification): void {
+    this.socket.emit('notification', notification);
+  }
+}
+
 const GAP_TIMEOUT_MS = 250;
-const USER_ROOM_PREFIX = userRoom('');
 
 /**
- * The instance's delivery registry: userId -> local sinks, plus the user's Socket.IO room. A bus
- * event is put in seq order per user, encoded once, and handed to that user's local sinks only;
- * other users' sinks never see it.
+ * The instance's delivery registry: userId -> local sinks (sockets, SSE streams, waiting polls).
+ * A bus event is put in seq order per user, encoded once, and handed to that user's local sinks
+ * only; other users' sinks never see it.
  */
 @Injectable()
-export class NotificationDelivery implements OnApplicationBootstrap, OnModuleDestroy {
+export class NotificationDelivery implements SocketFeature, OnModuleDestroy {
+  readonly name = 'notifications';
   private readonly logger = new Logger('NotificationDelivery');
   private readonly sinks = new Map<string, Set<NotificationSink>>();
   /**
@@ -46,8 +68,8 @@ export class NotificationDelivery implements OnApplicationBootstrap, OnModuleDes
    * here. Everything addressed to a user travels on it (notifications, a room left elsewhere).
    */
   private readonly interests = new Map<string, Interest>();
-  /** Users with a Socket.IO room (a connected socket) on this instance. */
-  private readonly socketUsers = new Set<string>();
+  /** Each admitted socket's sink. */
+  private readonly socketSinks = new WeakMap<AppSocket, NotificationSink>();
   private readonly unsubscribe: () => void;
   private readonly stopResync: () => void;
   private readonly sequencer = new Sequencer<NotificationView>({
@@ -60,9 +82,10 @@ export class NotificationDelivery implements OnApplicationBootstrap, OnModuleDes
   constructor(
     private readonly notifications: NotificationsService,
     private readonly bus: Bus,
-    private readonly sockets: SocketServerRef,
     private readonly metrics: Metrics,
+    edge: RealtimeGateway,
   ) {
+    edge.register(this);
     this.unsubscribe = this.bus.subscribe('notification.created', ({ items }) => {
       for (const { userId, notification } of items) this.sequencer.push(userId, notification);
     });
@@ -71,46 +94,29 @@ export class NotificationDelivery implements OnApplicationBootstrap, OnModuleDes
     );
   }
 
-  onApplicationBootstrap(): void {
-    const server = this.sockets.get();
-    if (server === null) return;
-    // A socket's live notifications start from the user's cursor; one that cannot be read (the
-    // database is down or its pool exhausted) refuses the handshake with "unavailable", and the
-    // client's reconnection tries again later. This runs after authentication.
-    server.use((socket: Socket, next: (err?: Error) => void) => {
-      const user = (socket.data as Partial<SocketData>).user;
-      if (user === undefined) return next();
-      const { userId } = user;
-      // The user's channel is subscribed before the socket counts as connected: a notification
-      // published anywhere once the client sees `connect` reaches it live.
-      this.holdUser(userId)
-        .then(() => this.notifications.lastSeq(userId))
-        .then(
-          () => {
-            next();
-            // Connected by now (its user room holds the channel), or refused later: let go then.
-            setImmediate(() => this.untrackIfIdle(userId));
-          },
-          (err: unknown) => {
-            this.untrackIfIdle(userId);
-            this.logger.warn(`socket refused, notification cursor unreadable: ${errorText(err)}`);
-            next(new Error(isDatabaseUnavailable(err) ? 'unavailable' : 'internal error'));
-          },
-        );
-    });
-    const adapter = server.of('/').adapter;
-    adapter.on('create-room', (room: string) => {
-      if (!room.startsWith(USER_ROOM_PREFIX)) return;
-      const userId = room.slice(USER_ROOM_PREFIX.length);
-      this.socketUsers.add(userId);
-      this.track(userId).catch((err: unknown) => this.untrackable(userId, err));
-    });
-    adapter.on('delete-room', (room: string) => {
-      if (!room.startsWith(USER_ROOM_PREFIX)) return;
-      const userId = room.slice(USER_ROOM_PREFIX.length);
-      this.socketUsers.delete(userId);
-      this.untrackIfIdle(userId);
-    });
+  /**
+   * A socket's notifications start from the user's cursor: its sink is attached (the user's
+   * channel subscribed, the cursor read) before the socket counts as connected, so a notification
+   * published anywhere once the client sees `connect` reaches it live. A cursor that cannot be
+   * read (the database is down or its pool exhausted) refuses the handshake with "unavailable",
+   * and the client's reconnection tries again later.
+   */
+  async admit(socket: AppSocket): Promise<void> {
+    const sink = new SocketSink(socket);
+    try {
+      await this.attach(sink);
+    } catch (err) {
+      this.logger.warn(`socket refused, notification cursor unreadable: ${errorText(err)}`);
+      throw new HandshakeRefused(isDatabaseUnavailable(err) ? 'unavailable' : 'internal error');
+    }
+    this.socketSinks.set(socket, sink);
+  }
+
+  released(socket: AppSocket): void {
+    const sink = this.socketSinks.get(socket);
+    if (sink === undefined) return;
+    this.socketSinks.delete(socket);
+    this.detach(sink);
   }
 
   onModuleDestroy(): void {
@@ -153,8 +159,7 @@ export class NotificationDelivery implements OnApplicationBootstrap, OnModuleDes
   private async track(userId: string): Promise<number> {
     await this.holdUser(userId);
     const lastSeq = await this.notifications.lastSeq(userId);
-    if (this.sinks.has(userId) || this.socketUsers.has(userId))
-      this.sequencer.track(userId, lastSeq);
+    if (this.sinks.has(userId)) this.sequencer.track(userId, lastSeq);
     return lastSeq;
   }
 
@@ -168,22 +173,8 @@ export class NotificationDelivery implements OnApplicationBootstrap, OnModuleDes
     return interest.ready;
   }
 
-  /**
-   * The cursor could be read at the handshake but not now (the database went away in between):
-   * without it this instance cannot deliver the user's notifications in order, so it closes the
-   * user's sockets here. Their clients reconnect by themselves, and catch up once it is back.
-   */
-  private untrackable(userId: string, err: unknown): void {
-    this.logger.warn(
-      `closing ${userId}'s sockets, notification cursor unreadable: ${errorText(err)}`,
-    );
-    const server = this.sockets.get();
-    const ids = server?.of('/').adapter.rooms.get(userRoom(userId));
-    for (const id of ids ?? []) server?.of('/').sockets.get(id)?.conn.close();
-  }
-
   private untrackIfIdle(userId: string): void {
-    if (this.sinks.has(userId) || this.socketUsers.has(userId)) return;
+    if (this.sinks.has(userId)) return;
     this.sequencer.untrack(userId);
     this.interests.get(userId)?.release();
     this.interests.delete(userId);
@@ -192,35 +183,24 @@ export class NotificationDelivery implements OnApplicationBootstrap, OnModuleDes
   private fanOut(userId: string, notification: NotificationView): void {
     const set = this.sinks.get(userId);
     if (set !== undefined && set.size > 0) {
-      const encoded: EncodedNotification = {
-        notification,
-        sse: sseEvent({
-          id: notification.seq,
-          event: 'notification',
-          data: JSON.stringify(notification),
-        }),
-      };
-      const written = { sse: 0, longpoll: 0 };
+      const encoded = new EncodedNotification(notification);
+      const written = { socket: 0, sse: 0, longpoll: 0 };
       for (const sink of set) {
         try {
           sink.write(encoded);
           written[sink.transport]++;
         } catch (err) {
-          this.logger.warn(
-            `sink write failed: ${err instanceof Error ? err.message : String(err)}`,
-          );
+          this.logger.warn(`sink write failed: ${errorText(err)}`);
         }
       }
       // Counted once per transport, not once per sink: this runs for every notification.
-      this.metrics.delivered('sse', 'notification', notification.createdAt, written.sse);
-      this.metrics.delivered('longpoll', 'notification', notification.createdAt, written.longpoll);
-    }
-    const server = this.socketUsers.has(userId) ? this.sockets.get() : null;
-    if (server !== null) {
-      const room = userRoom(userId);
-      server.to(room).emit('notification', notification);
-      const sockets = server.of('/').adapter.rooms.get(room)?.size ?? 0;
-      this.metrics.delivered('socket', 'notification', notification.createdAt, sockets);
+      for (const transport of ['socket', 'sse', 'longpoll'] as const)
+        this.metrics.delivered(
+          transport,
+          'notification',
+          notification.createdAt,
+          written[transport],
+        );
     }
   }
 }

@@ -6,51 +6,73 @@ import {
   type OnGatewayDisconnect,
   type OnGatewayInit,
 } from '@nestjs/websockets';
-import type { Server, Socket } from 'socket.io';
 import { Authenticator } from '../auth/authenticator.service';
 import { SessionsService } from '../auth/sessions.service';
+import { errorText, inBackground } from '../common/background';
+import type { ServerToClientEvents } from '../contracts';
 import { isDatabaseUnavailable } from '../database/database-errors';
 import { LifecycleService } from '../lifecycle/lifecycle.service';
 import { Metrics } from '../metrics/metrics.service';
 import { ConnectionCounter } from './connection-counter';
 import { bufferedBytes, dropConnection, SOCKET_MAX_BUFFERED_BYTES } from './slow-consumer';
-import { sessionRoom, userRoom, type SocketData } from './socket-data';
-import { SocketServerRef } from './socket-server.ref';
-import { inBackground } from '../common/background';
+import {
+  chatRoom,
+  sessionRoom,
+  userRoom,
+  type AppServer,
+  type AppSocket,
+  type SocketData,
+} from './socket-data';
+import { bindSocketEvents, type SocketEventHandler } from './socket-events';
+import { HandshakeRefused, type SocketFeature } from './socket-feature';
 
 class TooManyConnections extends Error {}
 
 /** The connect_error message a refused handshake gets. */
 function handshakeError(err: unknown): string {
   if (err instanceof TooManyConnections) return 'too many connections';
+  if (err instanceof HandshakeRefused) return err.connectErrorMessage;
   return isDatabaseUnavailable(err) ? 'unavailable' : 'unauthorized';
 }
 
 /** setTimeout's largest delay; tokens living longer are re-checked when it fires. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+const CHAT_ROOM_PREFIX = chatRoom('');
+
+type ServerEvent = keyof ServerToClientEvents;
+type ServerArgs<E extends ServerEvent> = Parameters<ServerToClientEvents[E]>;
+
+/** What the edge keeps per socket, released once. */
+interface SocketState {
+  slot: (() => void) | null;
+  expiry: NodeJS.Timeout | null;
+  released: boolean;
+}
 
 /**
- * The Socket.IO entry point: authenticates every handshake with the shared token extraction,
- * places each socket in its user's and login's rooms, and ends sockets when their login ends
- * (logout on any instance), their token expires, or this instance shuts down.
+ * The socket edge: the one Socket.IO gateway. It authenticates every handshake with the shared
+ * token extraction, admits it through each feature, places the socket in its user's and login's
+ * rooms, binds the features' events, and ends sockets when their login ends (logout on any
+ * instance), their token expires, they stop reading, or this instance drains. Features never
+ * see the server: they register a SocketFeature and emit through the edge.
  */
 @WebSocketGateway()
 export class RealtimeGateway
   implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect, OnModuleDestroy
 {
   private readonly logger = new Logger('Realtime');
-  private readonly expiryTimers = new Map<string, NodeJS.Timeout>();
-  /** Each connected socket's slot in the per-user connection count. */
-  private readonly slots = new Map<string, () => void>();
+  private readonly features: SocketFeature[] = [];
+  /** Every feature's client events, bound to each socket as it connects. */
+  private readonly handlers = new Map<string, SocketEventHandler>();
+  private readonly states = new WeakMap<AppSocket, SocketState>();
   private readonly cleanups: Array<() => void> = [];
 
   @WebSocketServer()
-  private server!: Server;
+  private server: AppServer | undefined;
 
   constructor(
     private readonly auth: Authenticator,
     private readonly lifecycle: LifecycleService,
-    private readonly serverRef: SocketServerRef,
     private readonly metrics: Metrics,
     private readonly sessions: SessionsService,
     private readonly connections: ConnectionCounter,
@@ -62,12 +84,25 @@ export class RealtimeGateway
     );
   }
 
-  afterInit(server: Server): void {
-    this.serverRef.set(server);
+  /**
+   * Plugs a feature in. Features register from their constructors, so every one is in before the
+   * first handshake; an event answered by two features is a wiring bug and fails at start.
+   */
+  register(feature: SocketFeature): void {
+    for (const [event, handler] of Object.entries(feature.events ?? {})) {
+      const owner = this.features.find((f) => f.events !== undefined && event in f.events);
+      if (owner !== undefined)
+        throw new Error(`socket event ${event} registered by ${owner.name} and ${feature.name}`);
+      this.handlers.set(event, handler);
+    }
+    this.features.push(feature);
+  }
+
+  afterInit(server: AppServer): void {
     // Slow consumers: a socket whose queue passes the limit is dropped; it reconnects and
     // catches up by cursor, and nobody else waits for it.
     const sweep = setInterval(() => {
-      for (const socket of this.server.sockets.sockets.values()) {
+      for (const socket of server.sockets.sockets.values()) {
         if (bufferedBytes(socket) > SOCKET_MAX_BUFFERED_BYTES) {
           this.logger.warn(
             `dropping socket ${socket.id}: more than ${SOCKET_MAX_BUFFERED_BYTES} bytes queued`,
@@ -81,82 +116,164 @@ export class RealtimeGateway
     this.cleanups.push(
       () => clearInterval(sweep),
       this.sessions.watch({
-        sessions: () => this.sessionIds(),
-        end: (sessionId) => this.server.in(sessionRoom(sessionId)).disconnectSockets(true),
+        sessions: () => this.sessionIds(server),
+        end: (sessionId) => server.in(sessionRoom(sessionId)).disconnectSockets(true),
       }),
-    );
-    server.use((socket: Socket, next: (err?: Error) => void) => {
-      void this.authenticate(socket).then(
-        (ok) => next(ok ? undefined : new Error('unauthorized')),
-        (err: unknown) => next(new Error(handshakeError(err))),
-      );
-    });
-    this.cleanups.push(
       this.lifecycle.onDrain(() => {
         // Close the transport rather than "server disconnect": clients then reconnect by
         // themselves, to another instance behind the load balancer.
-        for (const socket of this.server.sockets.sockets.values()) socket.conn.close();
+        for (const socket of server.sockets.sockets.values()) socket.conn.close();
       }),
     );
+    server.use((socket, next) => {
+      this.handshake(socket).then(
+        () => {
+          next();
+          // Socket.IO connects an admitted socket on the next tick, unless its client left
+          // meanwhile; then nothing else would let go of what the features hold for it.
+          setImmediate(() => {
+            if (!socket.connected) this.release(socket);
+          });
+        },
+        (err: unknown) => {
+          if (!(err instanceof HandshakeRefused || err instanceof TooManyConnections))
+            this.logger.debug(`handshake refused: ${errorText(err)}`);
+          next(new Error(handshakeError(err)));
+        },
+      );
+    });
+    const adapter = server.of('/').adapter;
+    adapter.on('create-room', (room: string) => {
+      if (!room.startsWith(CHAT_ROOM_PREFIX)) return;
+      const roomId = room.slice(CHAT_ROOM_PREFIX.length);
+      for (const f of this.features) f.roomOpened?.(roomId);
+    });
+    adapter.on('delete-room', (room: string) => {
+      if (!room.startsWith(CHAT_ROOM_PREFIX)) return;
+      const roomId = room.slice(CHAT_ROOM_PREFIX.length);
+      for (const f of this.features) f.roomClosed?.(roomId);
+    });
   }
 
-  handleConnection(socket: Socket): void {
-    const data = socket.data as Partial<SocketData>;
-    const user = data.user;
-    const slot = user === undefined ? null : this.connections.acquire(user.userId);
-    if (user === undefined || slot === null) {
+  handleConnection(socket: AppSocket): void {
+    const state = this.states.get(socket);
+    const user = (socket.data as Partial<SocketData>).user;
+    if (state === undefined || user === undefined) {
       socket.disconnect(true);
       return;
     }
-    this.slots.set(socket.id, slot);
-    // The in-process adapter joins synchronously; the promise type is the adapter interface's.
     const rooms = [
       userRoom(user.userId),
       ...(user.sessionId !== null ? [sessionRoom(user.sessionId)] : []),
     ];
+    // The in-process adapter joins synchronously; the promise type is the adapter interface's.
     inBackground(this.logger, 'socket join', () => Promise.resolve(socket.join(rooms)));
-    this.scheduleExpiry(socket, user.expiresAt);
+    bindSocketEvents(socket, this.handlers, this.logger);
+    for (const feature of this.features) feature.connected?.(socket);
+    // Last: an already expired token disconnects at once, and that releases what is set up above.
+    this.scheduleExpiry(socket, state, user.expiresAt);
   }
 
-  handleDisconnect(socket: Socket): void {
-    this.slots.get(socket.id)?.();
-    this.slots.delete(socket.id);
-    const timer = this.expiryTimers.get(socket.id);
-    if (timer !== undefined) clearTimeout(timer);
-    this.expiryTimers.delete(socket.id);
+  handleDisconnect(socket: AppSocket): void {
+    this.release(socket);
   }
 
   onModuleDestroy(): void {
     for (const cleanup of this.cleanups) cleanup();
-    for (const timer of this.expiryTimers.values()) clearTimeout(timer);
   }
 
-  private async authenticate(socket: Socket): Promise<boolean> {
+  /** Emits to this instance's sockets in a chat room (the bus already reached the others). */
+  toRoom<E extends ServerEvent>(roomId: string, event: E, ...args: ServerArgs<E>): void {
+    this.server?.to(chatRoom(roomId)).emit(event, ...args);
+  }
+
+  /** The same, leaving out the sockets of one user (their own typing indicator). */
+  toRoomExceptUser<E extends ServerEvent>(
+    roomId: string,
+    userId: string,
+    event: E,
+    ...args: ServerArgs<E>
+  ): void {
+    this.server
+      ?.to(chatRoom(roomId))
+      .except(userRoom(userId))
+      .emit(event, ...args);
+  }
+
+  joinRoom(socket: AppSocket, roomId: string): Promise<void> {
+    return Promise.resolve(socket.join(chatRoom(roomId)));
+  }
+
+  leaveRoom(socket: AppSocket, roomId: string): Promise<void> {
+    return Promise.resolve(socket.leave(chatRoom(roomId)));
+  }
+
+  inRoom(socket: AppSocket, roomId: string): boolean {
+    return socket.rooms.has(chatRoom(roomId));
+  }
+
+  /** Takes every local socket of a user out of a chat room (they lost its membership). */
+  removeUserFromRoom(userId: string, roomId: string): void {
+    this.server?.in(userRoom(userId)).socketsLeave(chatRoom(roomId));
+  }
+
+  /** Authenticates, takes a connection slot, then admits the socket through every feature. */
+  private async handshake(socket: AppSocket): Promise<void> {
     const auth = socket.handshake.auth as Record<string, unknown> | undefined;
     const user = await this.auth.fromHeaders(socket.handshake.headers, auth?.token);
-    if (user === null) return false;
-    // Checked here so the client gets connect_error; the slot is taken once connected.
-    if (this.connections.full(user.userId)) throw new TooManyConnections();
-    (socket.data as SocketData).user = user;
-    return true;
+    if (user === null) throw new HandshakeRefused('unauthorized');
+    const slot = this.connections.acquire(user.userId);
+    if (slot === null) throw new TooManyConnections();
+    socket.data.user = user;
+    const state: SocketState = { slot, expiry: null, released: false };
+    this.states.set(socket, state);
+    const admitted: SocketFeature[] = [];
+    try {
+      for (const feature of this.features) {
+        if (feature.admit !== undefined) await feature.admit(socket);
+        admitted.push(feature);
+      }
+    } catch (err) {
+      // The features admitted so far let go; the rest never held anything.
+      for (const feature of admitted.reverse()) feature.released?.(socket);
+      state.released = true;
+      slot();
+      throw err;
+    }
+  }
+
+  /** Lets go of everything an admitted socket holds, once. */
+  private release(socket: AppSocket): void {
+    const state = this.states.get(socket);
+    if (state === undefined || state.released) return;
+    state.released = true;
+    state.slot?.();
+    if (state.expiry !== null) clearTimeout(state.expiry);
+    for (const feature of [...this.features].reverse()) {
+      try {
+        feature.released?.(socket);
+      } catch (err) {
+        this.logger.error(`${feature.name} release: ${errorText(err)}`);
+      }
+    }
   }
 
   /** The logins of this instance's sockets: each socket is in its login's room. */
-  private *sessionIds(): Iterable<string> {
+  private *sessionIds(server: AppServer): Iterable<string> {
     const prefix = sessionRoom('');
-    for (const room of this.server.of('/').adapter.rooms.keys())
+    for (const room of server.of('/').adapter.rooms.keys())
       if (room.startsWith(prefix)) yield room.slice(prefix.length);
   }
 
-  private scheduleExpiry(socket: Socket, expiresAt: number): void {
+  private scheduleExpiry(socket: AppSocket, state: SocketState, expiresAt: number): void {
     const delay = expiresAt * 1000 - Date.now();
     if (delay <= 0) {
       socket.disconnect(true);
       return;
     }
-    const timer = setTimeout(
+    state.expiry = setTimeout(
       () => {
-        if (delay > MAX_TIMER_MS) this.scheduleExpiry(socket, expiresAt);
+        if (delay > MAX_TIMER_MS) this.scheduleExpiry(socket, state, expiresAt);
         else {
           this.logger.debug(`token expired; closing socket ${socket.id}`);
           socket.disconnect(true);
@@ -164,7 +281,6 @@ export class RealtimeGateway
       },
       Math.min(delay, MAX_TIMER_MS),
     );
-    timer.unref();
-    this.expiryTimers.set(socket.id, timer);
+    state.expiry.unref();
   }
 }

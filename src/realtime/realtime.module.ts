@@ -1,11 +1,11 @@
 import { Global, Module } from '@nestjs/common';
 import { ConnectionCounter } from './connection-counter';
 import { RealtimeGateway } from './realtime.gateway';
-import { SocketServerRef } from './socket-server.ref';
 
+/** The socket edge, for every feature that answers socket events or delivers to sockets. */
 @Global()
 @Module({
-  providers: [RealtimeGateway, SocketServerRef, ConnectionCounter],
-  exports: [SocketServerRef, ConnectionCounter],
+  providers: [RealtimeGateway, ConnectionCounter],
+  exports: [RealtimeGateway, ConnectionCounter],
 })
 export class RealtimeModule {}

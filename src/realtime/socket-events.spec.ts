@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '@nestjs/common';
-import type { Socket } from 'socket.io';
+import type { AppSocket } from './socket-data';
 import type { Ack } from './ack';
 import { bindSocketEvents, type SocketEventHandler } from './socket-events';
 
@@ -8,7 +8,7 @@ const logger = { error: jest.fn() } as unknown as Logger;
 
 function bound(handler: SocketEventHandler): EventEmitter {
   const socket = new EventEmitter();
-  bindSocketEvents(socket as unknown as Socket, new Map([['ev', handler]]), logger);
+  bindSocketEvents(socket as unknown as AppSocket, new Map([['ev', handler]]), logger);
   return socket;
 }
 

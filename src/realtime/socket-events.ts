@@ -1,13 +1,13 @@
 import type { Logger } from '@nestjs/common';
-import type { Socket } from 'socket.io';
 import { errorText } from '../common/background';
 import type { Ack } from './ack';
+import type { AppSocket } from './socket-data';
 
 /** One socket event's handler: the payload in, the acknowledgement out. */
-export type SocketEventHandler = (socket: Socket, payload: unknown) => Promise<Ack>;
+export type SocketEventHandler = (socket: AppSocket, payload: unknown) => Promise<Ack>;
 
 /**
- * Binds a gateway's events straight to a socket's listeners. Nest's `@SubscribeMessage` path
+ * Binds the features' events straight to a socket's listeners. Nest's `@SubscribeMessage` path
  * runs, for every event, an execution context, the global guard and pipes (which have nothing to
  * do for a socket: handlers validate and map errors to acks themselves) and an RxJS pipeline:
  * about a fifth of what a chat message allocated on its sending instance, and the garbage
@@ -16,12 +16,13 @@ export type SocketEventHandler = (socket: Socket, payload: unknown) => Promise<A
  * without one is still handled (a send is stored); its answer has nowhere to go.
  */
 export function bindSocketEvents(
-  socket: Socket,
+  socket: AppSocket,
   handlers: ReadonlyMap<string, SocketEventHandler>,
   logger: Logger,
 ): void {
   for (const [event, handler] of handlers) {
-    socket.on(event, (...args: unknown[]) => {
+    // Socket.IO's typed `on` takes contract events only; the handler validates whatever comes.
+    (socket as unknown as NodeJS.EventEmitter).on(event, (...args: unknown[]) => {
       const last = args.at(-1);
       const ack = typeof last === 'function' ? (last as (answer: Ack) => void) : undefined;
       const payload = ack !== undefined && args.length === 1 ? undefined : args[0];
