@@ -1,0 +1,89 @@
+import WebSocket from 'ws';
+import { Bus } from '../src/bus/bus';
+import { RealtimeGateway } from '../src/realtime/realtime.gateway';
+import { createTestDatabase, type TestDatabase } from './helpers/database';
+import { registerUser, type Registered } from './helpers/http';
+import { startInProcess, type InProcessApp } from './helpers/in-process';
+import { uniquePrefix } from './helpers/instance';
+import { publish } from './helpers/publish';
+import { connectSocket, EventLog, SocketPool } from './helpers/socket';
+import { waitUntil } from './helpers/wait';
+
+/**
+ * The socket edge in-process (real Postgres and Redis): one gateway owns handshakes and the
+ * socket lifecycle, features plug in. Looks at the bus's held channels directly.
+ */
+describe('socket edge (in-process)', () => {
+  let db: TestDatabase;
+  let service: InProcessApp;
+  const sockets = new SocketPool();
+
+  beforeAll(async () => {
+    db = await createTestDatabase('edge');
+    service = await startInProcess({
+      DATABASE_URL: db.url,
+      REDIS_PREFIX: uniquePrefix('edge'),
+      MAX_CONNECTIONS_PER_USER: '1',
+    });
+  });
+  afterEach(() => sockets.closeAll());
+  afterAll(async () => {
+    await service?.close();
+    await db?.drop();
+  });
+
+  const userChannels = (): number => service.app.get(Bus).stats().channels.user;
+
+  it('refuses a second feature answering an event that one already answers', () => {
+    const edge = service.app.get(RealtimeGateway);
+    expect(() =>
+      edge.register({
+        name: 'impostor',
+        events: {
+          'room:join': () => Promise.resolve({ ok: true, room: null as never, lastSeq: 0 }),
+        },
+      }),
+    ).toThrow('socket event room:join registered by chat and impostor');
+  });
+
+  it("delivers a user's notifications through the socket's sink, in seq order, once", async () => {
+    const alice = await registerUser(service.url);
+    const socket = await sockets.connect(service.url, alice.token);
+    const log = new EventLog<{ seq: number; title: string }>(socket, 'notification');
+    for (const title of ['one', 'two', 'three'])
+      await publish(service.url, { userIds: [alice.user.id], title });
+    const items = await log.waitForCount(3);
+    expect(items.map((n) => [n.seq, n.title])).toEqual([
+      [1, 'one'],
+      [2, 'two'],
+      [3, 'three'],
+    ]);
+    socket.close();
+    await waitUntil(() => userChannels() === 0, 5000, "the user's channel let go");
+  });
+
+  it('a socket whose client left during the handshake keeps no slot and no channel', async () => {
+    const bob: Registered = await registerUser(service.url);
+    for (let i = 0; i < 5; i++) {
+      const ws = new WebSocket(
+        `${service.url.replace('http', 'ws')}/socket.io/?EIO=4&transport=websocket`,
+      );
+      await new Promise<void>((resolve, reject) => {
+        ws.once('error', reject);
+        ws.once('message', () => resolve()); // Engine.IO's open packet
+      });
+      ws.send(`40${JSON.stringify({ token: bob.token })}`);
+      ws.terminate();
+    }
+    await waitUntil(() => userChannels() === 0, 5000, "bob's channel let go");
+    // One connection per user is allowed here: a leaked slot would refuse this one.
+    const socket = await sockets.connect(service.url, bob.token);
+    expect(socket.connected).toBe(true);
+  });
+
+  it("refuses a handshake without a valid token with 'unauthorized', holding nothing", async () => {
+    await expect(connectSocket(service.url, 'not-a-token')).rejects.toThrow('unauthorized');
+    await expect(connectSocket(service.url, undefined)).rejects.toThrow('unauthorized');
+    expect(userChannels()).toBe(0);
+  });
+});
