@@ -4,6 +4,7 @@ import { startInstance, uniquePrefix, type Instance } from './helpers/instance';
 import { startNginx, type Nginx } from './helpers/nginx';
 import { publish } from './helpers/publish';
 import { ask, connectSocket, EventLog, type ClientSocket } from './helpers/socket';
+import { openNdjson } from './helpers/ndjson';
 import { openSse } from './helpers/sse';
 
 interface Message {
@@ -147,6 +148,26 @@ describe('behind nginx (the compose topology)', () => {
     expect(Date.now() - started).toBeLessThan(2000);
     expect(JSON.parse(event.data)).toMatchObject({ title: 'through nginx', seq: 1 });
     sse.close();
+  });
+
+  it('passes NDJSON through unbuffered, heartbeats included', async () => {
+    const u = await registerUser(lb.url);
+    const nd = await openNdjson(`${lb.url}/api/notifications/ndjson`, {
+      authorization: `Bearer ${u.token}`,
+    });
+    try {
+      expect(nd.status).toBe(200);
+      expect(nd.headers.get('content-type')).toBe('application/x-ndjson');
+      await nd.waitFor((l) => l.type === 'open');
+      await nd.waitFor((l) => l.type === 'heartbeat', 5000, 'a heartbeat');
+      const started = Date.now();
+      await publish(lb.url, { userIds: [u.user.id], title: 'ndjson through nginx' });
+      const line = await nd.waitFor((l) => l.type === 'notification', 3000);
+      expect(Date.now() - started).toBeLessThan(2000);
+      expect(line).toMatchObject({ notification: { title: 'ndjson through nginx', seq: 1 } });
+    } finally {
+      nd.close();
+    }
   });
 
   it('answers a long-poll through nginx as soon as a notification arrives', async () => {

@@ -14,3 +14,16 @@ export interface NotificationStreamEvents {
 export interface StockStreamEvents {
   quote: Quote;
 }
+
+/**
+ * The lines of `GET /api/notifications/ndjson`, one JSON object per `\n`: `open` first (the
+ * user's last seq when the stream opened), then notifications after the cursor and live ones.
+ */
+export type NotificationNdjsonLine =
+  | { type: 'open'; lastSeq: number }
+  | { type: 'notification'; notification: NotificationView }
+  | ({ type: 'resync' } & ResyncEvent)
+  | { type: 'heartbeat' };
+
+/** The lines of `GET /api/stocks/ndjson`: the latest quote of each symbol first, then live ones. */
+export type StockNdjsonLine = { type: 'quote'; quote: Quote } | { type: 'heartbeat' };

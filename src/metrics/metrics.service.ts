@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { Bus, type BusFamily } from '../bus/bus';
 
-export type Transport = 'sse' | 'longpoll' | 'socket' | 'poll';
+export type Transport = 'sse' | 'ndjson' | 'longpoll' | 'socket' | 'poll';
 
 /**
  * The instance's Prometheus registry. Counters and histograms are updated where things happen;

@@ -17,7 +17,7 @@ export class LongPollSink implements NotificationSink {
     this.result = new Promise((resolve) => (this.resolve = resolve));
   }
 
-  write({ notification }: EncodedNotification): void {
+  write({ value: notification }: EncodedNotification): void {
     if (notification.seq > this.after) this.finish([notification]);
   }
 

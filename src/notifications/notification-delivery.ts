@@ -5,35 +5,22 @@ import { isDatabaseUnavailable } from '../database/database-errors';
 import { Metrics } from '../metrics/metrics.service';
 import { RealtimeGateway } from '../realtime/realtime.gateway';
 import { Sequencer } from '../realtime/sequencer';
-import { sseEvent } from '../realtime/sse';
+import { FramedEvent, type StreamFraming } from '../realtime/stream-framing';
 import type { AppSocket } from '../realtime/socket-data';
 import { HandshakeRefused, type SocketFeature } from '../realtime/socket-feature';
 import { toNotificationView, type NotificationView } from './notification.views';
 import { NotificationsService } from './notifications.service';
 
-/**
- * A notification encoded once per instance for every local sink to write; each framing is built
- * the first time a sink asks for it (a user with only a socket never pays for SSE's).
- */
-export class EncodedNotification {
-  private sseText: string | undefined;
+/** A notification encoded once per instance and framing, for every local sink to write. */
+export type EncodedNotification = FramedEvent<NotificationView>;
 
-  constructor(readonly notification: NotificationView) {}
-
-  get sse(): string {
-    this.sseText ??= sseEvent({
-      id: this.notification.seq,
-      event: 'notification',
-      data: JSON.stringify(this.notification),
-    });
-    return this.sseText;
-  }
-}
+const frameNotification = (framing: StreamFraming, n: NotificationView): string =>
+  framing.notification(n);
 
 /** Something on this instance that delivers a user's notifications: a socket, an SSE stream, a waiting long-poll. */
 export interface NotificationSink {
   readonly userId: string;
-  readonly transport: 'socket' | 'sse' | 'longpoll';
+  readonly transport: 'socket' | StreamFraming['transport'] | 'longpoll';
   write(encoded: EncodedNotification): void;
 }
 
@@ -46,8 +33,8 @@ class SocketSink implements NotificationSink {
     this.userId = socket.data.user.userId;
   }
 
-  write({ notification }: EncodedNotification): void {
-    this.socket.emit('notification', notification);
+  write({ value }: EncodedNotification): void {
+    this.socket.emit('notification', value);
   }
 }
 
@@ -183,8 +170,8 @@ export class NotificationDelivery implements SocketFeature, OnModuleDestroy {
   private fanOut(userId: string, notification: NotificationView): void {
     const set = this.sinks.get(userId);
     if (set !== undefined && set.size > 0) {
-      const encoded = new EncodedNotification(notification);
-      const written = { socket: 0, sse: 0, longpoll: 0 };
+      const encoded = new FramedEvent(notification, frameNotification);
+      const written = { socket: 0, sse: 0, ndjson: 0, longpoll: 0 };
       for (const sink of set) {
         try {
           sink.write(encoded);
@@ -194,7 +181,7 @@ export class NotificationDelivery implements SocketFeature, OnModuleDestroy {
         }
       }
       // Counted once per transport, not once per sink: this runs for every notification.
-      for (const transport of ['socket', 'sse', 'longpoll'] as const)
+      for (const transport of ['socket', 'sse', 'ndjson', 'longpoll'] as const)
         this.metrics.delivered(
           transport,
           'notification',

@@ -2,26 +2,26 @@ import { Injectable, Logger, UnauthorizedException, type OnModuleDestroy } from 
 import type { Request, Response } from 'express';
 import type { AuthUser } from '../auth/auth-user';
 import { SessionsService } from '../auth/sessions.service';
+import { errorText } from '../common/background';
 import { TooManyRequestsException } from '../common/too-many-requests.exception';
 import { InjectConfig, type AppConfig } from '../config/app.config';
 import { LifecycleService } from '../lifecycle/lifecycle.service';
 import { Metrics } from '../metrics/metrics.service';
 import { ConnectionCounter } from '../realtime/connection-counter';
-import { sseComment, sseEvent } from '../realtime/sse';
+import type { StreamFraming } from '../realtime/stream-framing';
 import { LongPollSink } from './long-poll.sink';
 import { NotificationDelivery } from './notification-delivery';
 import { toNotificationView, type NotificationView } from './notification.views';
 import { NotificationsService } from './notifications.service';
-import { SseStreamSink } from './sse-stream.sink';
+import { StreamSink } from './stream.sink';
 
-/** What EventSource waits before reconnecting after a stream ends. */
 const BACKLOG_PAGE = 500;
 const LONG_POLL_BACKLOG = 50;
 
 interface OpenStream {
   sessionId: string | null;
   expiresAt: number;
-  sink: SseStreamSink;
+  sink: StreamSink;
   /** Its headers went out (it opens once the user's channel is subscribed). */
   opened: boolean;
 }
@@ -32,7 +32,7 @@ interface Waiter {
 }
 
 /**
- * The SSE and long-poll edges of the notification feed: authenticate (done by the guard),
+ * The streaming (SSE, NDJSON) and long-poll edges of the notification feed: authenticate (done by the guard),
  * subscribe first, then read the backlog, then go live; release everything when the client
  * goes away, its login ends, or this instance drains.
  */
@@ -53,10 +53,11 @@ export class NotificationStreams implements OnModuleDestroy {
     sessions: SessionsService,
     private readonly connections: ConnectionCounter,
   ) {
-    metrics.gauge(
-      'realtime_sse_streams_open',
-      'Open notification SSE streams',
-      () => this.streams.size,
+    metrics.gauge('realtime_sse_streams_open', 'Open notification SSE streams', () =>
+      this.countStreams('sse'),
+    );
+    metrics.gauge('realtime_ndjson_streams_open', 'Open notification NDJSON streams', () =>
+      this.countStreams('ndjson'),
     );
     metrics.gauge(
       'realtime_longpoll_waiting',
@@ -79,14 +80,20 @@ export class NotificationStreams implements OnModuleDestroy {
     this.closeAll();
   }
 
-  /** Serves one SSE stream; `cursor` null means live notifications only. */
-  async stream(user: AuthUser, cursor: number | null, req: Request, res: Response): Promise<void> {
+  /** Serves one stream in the given framing; `cursor` null means live notifications only. */
+  async stream(
+    user: AuthUser,
+    cursor: number | null,
+    framing: StreamFraming,
+    req: Request,
+    res: Response,
+  ): Promise<void> {
     const slot = this.connections.acquire(user.userId);
     if (slot === null) throw new TooManyRequestsException(1000, 'too many connections');
     // A stream opens (200 and its first bytes) once the user's channel is subscribed: a client
     // that saw it open gets everything after that.
-    const sink = new SseStreamSink(user.userId, res, cursor ?? 0, () =>
-      this.logger.warn('closed an SSE stream that stopped reading'),
+    const sink = new StreamSink(user.userId, framing, res, cursor ?? 0, () =>
+      this.logger.warn(`closed an ${framing.transport} stream that stopped reading`),
     );
     const open: OpenStream = {
       sessionId: user.sessionId,
@@ -111,12 +118,12 @@ export class NotificationStreams implements OnModuleDestroy {
     try {
       const lastSeq = await this.delivery.attach(sink);
       if (sink.isClosed) return; // ended while it opened (logout, drain, the client left)
-      sink.open();
+      sink.open(lastSeq);
       open.opened = true;
       let from = cursor ?? lastSeq;
       if (from > lastSeq) {
         // The cursor is ahead of anything this user has: say so, and go on from the real end.
-        sink.send(sseEvent({ event: 'resync', data: JSON.stringify({ lastSeq }) }));
+        sink.send(framing.resync(lastSeq));
         from = lastSeq;
       }
       sink.cursor = from;
@@ -124,19 +131,14 @@ export class NotificationStreams implements OnModuleDestroy {
         const rows = await this.notifications.range(user.userId, sink.cursor, null, BACKLOG_PAGE);
         for (const row of rows) {
           const n = toNotificationView(row);
-          sink.writeBacklog(
-            n.seq,
-            sseEvent({ id: n.seq, event: 'notification', data: JSON.stringify(n) }),
-          );
+          sink.writeBacklog(n.seq, framing.notification(n));
         }
         if (rows.length < BACKLOG_PAGE) break;
       }
       sink.goLive();
     } catch (err) {
       // EventSource gives up for good on a 5xx: the stream opens and ends, so the client retries.
-      this.logger.warn(
-        `SSE stream failed to start: ${err instanceof Error ? err.message : String(err)}`,
-      );
+      this.logger.warn(`${framing.transport} stream failed to start: ${errorText(err)}`);
       release();
     }
   }
@@ -179,11 +181,16 @@ export class NotificationStreams implements OnModuleDestroy {
 
   private beat(): void {
     const now = Math.floor(Date.now() / 1000);
-    const comment = sseComment('heartbeat');
     for (const s of this.streams) {
       if (s.expiresAt <= now) s.sink.close();
-      else if (s.opened) s.sink.send(comment); // nothing goes out before a stream's headers
+      else if (s.opened) s.sink.send(s.sink.framing.heartbeat); // nothing before the headers
     }
+  }
+
+  private countStreams(transport: StreamFraming['transport']): number {
+    let n = 0;
+    for (const s of this.streams) if (s.sink.transport === transport) n++;
+    return n;
   }
 
   private endSession(sessionId: string): void {

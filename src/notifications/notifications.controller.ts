@@ -18,6 +18,7 @@ import type { AuthUser } from '../auth/auth-user';
 import { ApiKeyAuth, CurrentUser, StreamAuth } from '../auth/auth.decorators';
 import { Metrics } from '../metrics/metrics.service';
 import { parseCursor } from '../realtime/sse';
+import { NDJSON_FRAMING, SSE_FRAMING } from '../realtime/stream-framing';
 import { PollQuery, PublishNotificationDto, StreamQuery, WaitQuery } from './dto/notifications.dto';
 import { NotificationStreams } from './notification-streams.service';
 import type { NotificationView } from './notification.views';
@@ -73,7 +74,27 @@ export class NotificationsController {
     );
     if (cursor === 'invalid')
       throw new BadRequestException('the cursor must be a non-negative integer');
-    await this.streams.stream(user, cursor, req, res);
+    await this.streams.stream(user, cursor, SSE_FRAMING, req, res);
+  }
+
+  /** The same feed as the SSE stream, one JSON object per line, for fetch-stream readers. */
+  @StreamAuth()
+  @ApiQuery({
+    name: 'ticket',
+    required: false,
+    description: 'single-use stream ticket (POST /api/auth/stream-ticket)',
+  })
+  @Get('ndjson')
+  async ndjson(
+    @CurrentUser() user: AuthUser,
+    @Query() q: StreamQuery,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    const cursor = parseCursor(q.after);
+    if (cursor === 'invalid')
+      throw new BadRequestException('the cursor must be a non-negative integer');
+    await this.streams.stream(user, cursor, NDJSON_FRAMING, req, res);
   }
 
   @Get('unread-count')

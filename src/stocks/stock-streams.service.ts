@@ -5,7 +5,7 @@ import type { Request, Response } from 'express';
 import { InjectConfig, type AppConfig } from '../config/app.config';
 import { LifecycleService } from '../lifecycle/lifecycle.service';
 import { Metrics } from '../metrics/metrics.service';
-import { jitteredRetryMs, SSE_HEADERS, sseComment, sseEvent, sseRetry } from '../realtime/sse';
+import { FramedEvent, type StreamFraming } from '../realtime/stream-framing';
 import type { Quote } from './quote';
 import { StocksService } from './stocks.service';
 
@@ -26,14 +26,16 @@ export class QuoteStreamClient {
 
   constructor(
     readonly symbols: ReadonlySet<string>,
+    readonly framing: StreamFraming,
     private readonly res: Response,
   ) {}
 
-  /** Writes a quote's frame unless one at least as new was already offered. */
-  offer(symbol: string, tsMs: number, frame: string): boolean {
+  /** Writes a quote in this stream's framing unless one at least as new was already offered. */
+  offer(quote: FramedQuote, tsMs: number): boolean {
+    const { symbol } = quote.value;
     if ((this.newest.get(symbol) ?? -Infinity) >= tsMs) return false;
     this.newest.set(symbol, tsMs);
-    return this.write(symbol, frame);
+    return this.write(symbol, quote.in(this.framing));
   }
 
   private write(symbol: string, frame: string): boolean {
@@ -49,8 +51,9 @@ export class QuoteStreamClient {
     return true;
   }
 
-  comment(text: string): void {
-    if (!this.closed && !this.blocked) this.res.write(text);
+  /** A heartbeat, unless the socket is pushing back (then it is not idle anyway). */
+  heartbeat(): void {
+    if (!this.closed && !this.blocked) this.res.write(this.framing.heartbeat);
   }
 
   /** Frames held back right now (for metrics and tests). */
@@ -83,7 +86,15 @@ export class QuoteStreamClient {
   }
 }
 
-/** The quote SSE edge: snapshot then live, one serialisation per quote per instance. */
+/** A quote encoded at most once per framing, whatever the number of clients. */
+type FramedQuote = FramedEvent<Quote>;
+
+const frameQuote = (framing: StreamFraming, quote: Quote): string => framing.quote(quote);
+
+/**
+ * The quote streaming edge (SSE and NDJSON): snapshot then live, one serialisation per quote
+ * and framing per instance.
+ */
 @Injectable()
 export class StockStreams implements OnModuleDestroy {
   private readonly bySymbol = new Map<string, Set<QuoteStreamClient>>();
@@ -101,13 +112,12 @@ export class StockStreams implements OnModuleDestroy {
     @InjectConfig() config: AppConfig,
   ) {
     this.heartbeat = setInterval(() => {
-      const comment = sseComment('heartbeat');
-      for (const client of this.clients) client.comment(comment);
+      for (const client of this.clients) client.heartbeat();
     }, config.sse.heartbeatMs);
     this.heartbeat.unref();
     metrics.gauge(
       'realtime_quote_streams_open',
-      'Open stock quote SSE streams',
+      'Open stock quote streams (SSE and NDJSON)',
       () => this.clients.size,
     );
     metrics.gauge(
@@ -146,12 +156,18 @@ export class StockStreams implements OnModuleDestroy {
    * Subscribes to the symbols' channels, then sends a snapshot read after the subscription is
    * made, then live quotes; a quote is never sent twice nor an older one after a newer.
    */
-  async open(symbols: string[], req: Request, res: Response): Promise<void> {
+  async open(
+    symbols: string[],
+    framing: StreamFraming,
+    req: Request,
+    res: Response,
+  ): Promise<void> {
     // The client left while the request was checked: its `close` has been and gone.
     if (req.destroyed || res.destroyed) return;
-    res.writeHead(200, SSE_HEADERS);
-    res.write(sseRetry(jitteredRetryMs()));
-    const client = new QuoteStreamClient(new Set(symbols), res);
+    res.writeHead(200, framing.headers);
+    const first = framing.opening(null);
+    if (first !== '') res.write(first);
+    const client = new QuoteStreamClient(new Set(symbols), framing, res);
     if (this.lifecycle.draining) {
       client.close();
       return;
@@ -171,7 +187,7 @@ export class StockStreams implements OnModuleDestroy {
     if (client.isClosed) return;
     try {
       for (const quote of await this.stocks.latest(symbols))
-        client.offer(quote.symbol, Date.parse(quote.ts), this.encode(quote));
+        client.offer(new FramedEvent(quote, frameQuote), Date.parse(quote.ts));
     } catch (err) {
       // The store is unreachable: the stream goes on live, its snapshot missing.
       this.logger.warn(`quote snapshot unavailable: ${errorText(err)}`);
@@ -192,15 +208,12 @@ export class StockStreams implements OnModuleDestroy {
     for (const quote of quotes) {
       const set = this.bySymbol.get(quote.symbol);
       if (set === undefined) continue;
-      const frame = this.encode(quote); // once per quote, whatever the number of clients
-      let written = 0;
+      const framed = new FramedEvent(quote, frameQuote);
+      const written = { sse: 0, ndjson: 0 };
       const tsMs = Date.parse(quote.ts);
-      for (const client of set) if (client.offer(quote.symbol, tsMs, frame)) written++;
-      this.metrics.delivered('sse', 'quote', quote.ts, written);
+      for (const client of set) if (client.offer(framed, tsMs)) written[client.framing.transport]++;
+      this.metrics.delivered('sse', 'quote', quote.ts, written.sse);
+      this.metrics.delivered('ndjson', 'quote', quote.ts, written.ndjson);
     }
-  }
-
-  private encode(quote: Quote): string {
-    return sseEvent({ event: 'quote', data: JSON.stringify(quote) });
   }
 }

@@ -15,6 +15,7 @@ import {
 import type { Request, Response } from 'express';
 import { ApiKeyAuth, Public } from '../auth/auth.decorators';
 import { IngestQuoteDto, QuoteStreamQuery } from './dto/stocks.dto';
+import { NDJSON_FRAMING, SSE_FRAMING, type StreamFraming } from '../realtime/stream-framing';
 import { SYMBOL_PATTERN, type Quote } from './quote';
 import { StockStreams } from './stock-streams.service';
 import { StocksService } from './stocks.service';
@@ -40,10 +41,22 @@ export class StocksController {
   /** Live quotes over SSE: a snapshot per symbol at once, then every new quote. No login needed. */
   @Public()
   @Get('stream')
-  async stream(
-    @Query() q: QuoteStreamQuery,
-    @Req() req: Request,
-    @Res() res: Response,
+  stream(@Query() q: QuoteStreamQuery, @Req() req: Request, @Res() res: Response): Promise<void> {
+    return this.openStream(q, SSE_FRAMING, req, res);
+  }
+
+  /** The same quotes as NDJSON lines (`{"type":"quote","quote":…}`), for fetch-stream readers. */
+  @Public()
+  @Get('ndjson')
+  ndjson(@Query() q: QuoteStreamQuery, @Req() req: Request, @Res() res: Response): Promise<void> {
+    return this.openStream(q, NDJSON_FRAMING, req, res);
+  }
+
+  private async openStream(
+    q: QuoteStreamQuery,
+    framing: StreamFraming,
+    req: Request,
+    res: Response,
   ): Promise<void> {
     const symbols = [...new Set(q.symbols.split(','))];
     if (symbols.some((s) => !SYMBOL_PATTERN.test(s)))
@@ -53,7 +66,7 @@ export class StocksController {
     const known = new Set(await this.stocks.isKnown(symbols));
     const unknown = symbols.filter((s) => !known.has(s));
     if (unknown.length > 0) throw new BadRequestException(`unknown symbols: ${unknown.join(',')}`);
-    await this.streams.open(symbols, req, res);
+    await this.streams.open(symbols, framing, req, res);
   }
 
   @Public()

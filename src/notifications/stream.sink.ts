@@ -1,27 +1,29 @@
 import type { Response } from 'express';
-import { jitteredRetryMs, SSE_HEADERS, sseRetry } from '../realtime/sse';
+import type { StreamFraming } from '../realtime/stream-framing';
 import type { EncodedNotification, NotificationSink } from './notification-delivery';
 
 /** Past this many bytes queued in the socket, a client is not reading: end its stream. */
-export const SSE_MAX_BUFFERED_BYTES = 1024 * 1024;
+export const STREAM_MAX_BUFFERED_BYTES = 1024 * 1024;
 
 /**
- * One SSE stream of one user. Live events that arrive while the backlog is being written wait
+ * One notification stream of one user, SSE or NDJSON by its framing. Live events that arrive while the backlog is being written wait
  * in a queue; everything at or below the last written seq is skipped, so the switch from backlog
  * to live has no gap and no duplicate.
  */
-export class SseStreamSink implements NotificationSink {
-  readonly transport = 'sse' as const;
+export class StreamSink implements NotificationSink {
+  readonly transport: StreamFraming['transport'];
   private lastWritten: number;
   private queue: EncodedNotification[] | null = [];
   private closed = false;
 
   constructor(
     readonly userId: string,
+    readonly framing: StreamFraming,
     private readonly res: Response,
     cursor: number,
     private readonly onOverflow: () => void,
   ) {
+    this.transport = framing.transport;
     this.lastWritten = cursor;
   }
 
@@ -56,37 +58,39 @@ export class SseStreamSink implements NotificationSink {
       this.queue.push(encoded);
       return;
     }
-    if (encoded.notification.seq <= this.lastWritten) return;
-    this.lastWritten = encoded.notification.seq;
-    this.send(encoded.sse);
+    if (encoded.value.seq <= this.lastWritten) return;
+    this.lastWritten = encoded.value.seq;
+    this.send(encoded.in(this.framing));
   }
 
   send(chunk: string): void {
     if (this.closed) return;
     this.res.write(chunk);
-    if (this.res.writableLength > SSE_MAX_BUFFERED_BYTES) {
-      // The client stopped reading. It resumes from Last-Event-ID when it reconnects.
+    if (this.res.writableLength > STREAM_MAX_BUFFERED_BYTES) {
+      // The client stopped reading. It resumes from its cursor when it reconnects.
       this.close();
       this.onOverflow();
     }
   }
 
   /**
-   * Sends the stream's headers and first bytes (a retry hint, so a quiet stream still fires
-   * `open`), once. A stream ended before it opened opens first: EventSource gives up for good
-   * on a response that is not an event stream, and must reconnect instead.
+   * Sends the stream's headers and first bytes (SSE: a retry hint, so a quiet stream still fires
+   * `open`; NDJSON: the `open` line with the user's last seq), once. A stream ended before it
+   * opened opens first, without a seq: EventSource gives up for good on a response that is not
+   * an event stream, and must reconnect instead.
    */
-  open(): void {
+  open(lastSeq: number | null): void {
     if (this.res.headersSent || this.res.destroyed) return;
-    this.res.writeHead(200, SSE_HEADERS);
-    this.res.write(sseRetry(jitteredRetryMs()));
+    this.res.writeHead(200, this.framing.headers);
+    const first = this.framing.opening(lastSeq);
+    if (first !== '') this.res.write(first);
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.queue = null;
-    this.open();
+    this.open(null);
     if (!this.res.writableEnded) this.res.end();
   }
 }
