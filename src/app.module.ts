@@ -3,6 +3,7 @@ import { ConfigModule } from '@nestjs/config';
 import { ScheduleModule } from '@nestjs/schedule';
 import { AuthModule } from './auth/auth.module';
 import { BusModule } from './bus/bus.module';
+import { CallsModule } from './calls/calls.module';
 import { ChatModule } from './chat/chat.module';
 import { appConfig } from './config/app.config';
 import { DatabaseModule } from './database/database.module';
@@ -33,6 +34,7 @@ import { UsersModule } from './users/users.module';
     UsersModule,
     RealtimeModule,
     ChatModule,
+    CallsModule,
     NotificationsModule,
     StocksModule,
     RemindersModule,

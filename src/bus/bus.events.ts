@@ -1,4 +1,12 @@
-import type { MessageView, PresenceEvent, Quote, ReadEvent, TypingEvent } from '../contracts';
+import type {
+  CallView,
+  MessageView,
+  PresenceEvent,
+  Quote,
+  ReadEvent,
+  SignalEvent,
+  TypingEvent,
+} from '../contracts';
 import type { AddressedNotification } from '../notifications/notification.views';
 
 /** A login ended: every instance closes that login's sockets and streams. */
@@ -11,6 +19,11 @@ export interface SessionEndedEvent {
 export interface MemberLeftEvent {
   roomId: string;
   userId: string;
+}
+
+/** A call event for some users (split per user on the bus: each travels on its user's channel). */
+export interface CallFanout {
+  userIds: string[];
 }
 
 /**
@@ -30,4 +43,13 @@ export interface BusTopics {
   /** Quotes accepted together (one simulated tick, or one ingested quote), split per symbol. */
   'stock.quotes': { quotes: Quote[] };
   'auth.session-ended': SessionEndedEvent;
+  /** To every socket of these members: a call started in their room. */
+  'call.ring': CallFanout & { call: CallView };
+  /** To these participants' sockets in the call. */
+  'call.joined': CallFanout & { callId: string; userId: string };
+  'call.left': CallFanout & { callId: string; userId: string };
+  /** To every socket of these members: the call is over. */
+  'call.ended': CallFanout & { callId: string };
+  /** To the sockets of `to` that joined the call. */
+  'call.signal': { to: string; signal: SignalEvent };
 }

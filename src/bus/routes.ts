@@ -1,6 +1,5 @@
 import type { BusTopic, BusTopics, InterestFamily } from './bus';
-import '../notifications/notification.views';
-import '../stocks/quote';
+import type { CallFanout } from './bus.events';
 
 /** Splits one published payload into the parts each channel (room, user, symbol) carries. */
 export type Split<P> = (payload: P) => Iterable<readonly [key: string, part: P]>;
@@ -38,6 +37,12 @@ function grouped<P, I>(
   };
 }
 
+/** One copy per user, on that user's channel, each naming only its own user. */
+const perUser = <P extends CallFanout>(): Route<P> => ({
+  family: 'user',
+  split: (p) => p.userIds.map((userId) => [userId, { ...p, userIds: [userId] }] as const),
+});
+
 /**
  * Routing is exact: a room's events on the room's channel, a user's on the user's, a symbol's
  * quotes on the symbol's. An instance holds interest only in what its own clients need, so it
@@ -57,6 +62,11 @@ export const BUS_ROUTES: BusRoutes = {
     (item) => item.userId,
     (items) => ({ items }),
   ),
+  'call.ring': perUser(),
+  'call.joined': perUser(),
+  'call.left': perUser(),
+  'call.ended': perUser(),
+  'call.signal': by('user', (e) => e.to),
   'stock.quotes': grouped(
     'quote',
     (p) => p.quotes,

@@ -1,7 +1,6 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { Bus, type Interest } from '../bus/bus';
 import { inBackground } from '../common/background';
-import { Authenticator } from '../auth/authenticator.service';
 import { acknowledge, AckException, parsePayload, type Ack } from '../realtime/ack';
 import { RateWindow } from '../realtime/rate-window';
 import { RealtimeGateway } from '../realtime/realtime.gateway';
@@ -58,7 +57,6 @@ export class ChatGateway implements SocketFeature, OnModuleDestroy {
   };
 
   constructor(
-    private readonly auth: Authenticator,
     private readonly chat: ChatService,
     private readonly rooms: RoomsService,
     private readonly presence: PresenceService,
@@ -116,23 +114,10 @@ export class ChatGateway implements SocketFeature, OnModuleDestroy {
     if (this.counted.delete(socket)) this.presence.socketDisconnected(socket.data.user.userId);
   }
 
-  /**
-   * The socket's user, while its login lasts. A login revoked on another instance whose bus event
-   * was lost is still known here within the session cache's life (the periodic re-check evicts
-   * it sooner): nothing more is accepted from its sockets, and the socket is closed.
-   */
-  private async userOf(socket: AppSocket): Promise<string> {
-    const user = socket.data.user;
-    if (await this.auth.stillActive(user)) return user.userId;
-    // Closed once this event's UNAUTHORIZED acknowledgement has gone out.
-    setImmediate(() => socket.disconnect(true));
-    throw new AckException('UNAUTHORIZED', 'the login has ended');
-  }
-
   join(socket: AppSocket, payload: unknown): Promise<Ack<{ room: RoomView; lastSeq: number }>> {
     return acknowledge(async () => {
       const { roomId } = await parsePayload(RoomRefDto, payload);
-      const userId = await this.userOf(socket);
+      const userId = await this.edge.activeUser(socket);
       await this.rooms.assertMember(userId, roomId); // a member, or the error ack
       // Gone while that was read: joining now would hold the room (and its channel) for a
       // socket whose cleanup already ran.
@@ -160,7 +145,7 @@ export class ChatGateway implements SocketFeature, OnModuleDestroy {
     return acknowledge(async () => {
       const dto = await parseSendPayload(payload);
       const { message } = await this.chat.send(
-        await this.userOf(socket),
+        await this.edge.activeUser(socket),
         dto.roomId,
         dto.body,
         dto.clientMsgId,
@@ -175,7 +160,7 @@ export class ChatGateway implements SocketFeature, OnModuleDestroy {
   ): Promise<Ack<{ messages: MessageView[]; hasMore: boolean }>> {
     return acknowledge(async () => {
       const dto = await parsePayload(SyncDto, payload);
-      const page = await this.chat.history(await this.userOf(socket), dto.roomId, {
+      const page = await this.chat.history(await this.edge.activeUser(socket), dto.roomId, {
         afterSeq: dto.afterSeq,
         limit: dto.limit ?? 50,
       });
@@ -186,7 +171,7 @@ export class ChatGateway implements SocketFeature, OnModuleDestroy {
   typing(socket: AppSocket, payload: unknown): Promise<Ack> {
     return acknowledge(async () => {
       const { roomId, isTyping } = await parsePayload(TypingDto, payload);
-      const userId = await this.userOf(socket);
+      const userId = await this.edge.activeUser(socket);
       // A joined socket was authorised at join (and leaves on losing membership); others ask.
       if (!this.edge.inRoom(socket, roomId)) await this.rooms.assertMember(userId, roomId);
       // Over the limit: acknowledged, and dropped.
@@ -199,7 +184,7 @@ export class ChatGateway implements SocketFeature, OnModuleDestroy {
   read(socket: AppSocket, payload: unknown): Promise<Ack> {
     return acknowledge(async () => {
       const { roomId, seq } = await parsePayload(SocketReadDto, payload);
-      await this.chat.markRead(await this.userOf(socket), roomId, seq);
+      await this.chat.markRead(await this.edge.activeUser(socket), roomId, seq);
       return {};
     });
   }
@@ -207,7 +192,7 @@ export class ChatGateway implements SocketFeature, OnModuleDestroy {
   roomPresence(socket: AppSocket, payload: unknown): Promise<Ack<{ online: string[] }>> {
     return acknowledge(async () => {
       const { roomId } = await parsePayload(RoomRefDto, payload);
-      await this.rooms.assertMember(await this.userOf(socket), roomId);
+      await this.rooms.assertMember(await this.edge.activeUser(socket), roomId);
       const members = await this.rooms.memberIds(roomId);
       const online = await this.presence.online(members);
       return { online: members.filter((m) => online.has(m)) };

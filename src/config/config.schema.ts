@@ -149,6 +149,16 @@ export const envSchema = z.object({
   MAX_CONNECTIONS_PER_USER: int(1, 10000).default(20),
   TRUST_PROXY: trustProxy,
   DB_STATEMENT_TIMEOUT_MS: int(100, 3600000).default(5000),
+  STUN_URLS: commaList().refine((list) => list.every((u) => /^stuns?:[^\s]+$/.test(u)), {
+    message: 'must be a comma-separated list of stun: or stuns: URLs',
+  }),
+  TURN_URLS: commaList().refine((list) => list.every((u) => /^turns?:[^\s]+$/.test(u)), {
+    message: 'must be a comma-separated list of turn: or turns: URLs',
+  }),
+  TURN_SECRET: optionalString,
+  TURN_TTL_SECONDS: int(60, 86400).default(3600),
+  CALL_RING_TIMEOUT_MS: int(500, 600000).default(60000),
+  CALL_SIGNALS_PER_SECOND: int(1, 1000).default(50),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -199,6 +209,18 @@ export interface AppConfig {
   stocks: { feed: Env['STOCK_FEED']; symbols: string[]; tickMs: number };
   /** reconcileMs: how often each instance checks the latest period ran (misfires, failed runs). */
   reminders: { cron: string; timeZone: string; staleDays: number; reconcileMs: number };
+  /**
+   * ringTimeoutMs: a call nobody joined ends after it. signalsPerSecond: per socket. TURN
+   * credentials are made only with both turnUrls and turnSecret.
+   */
+  calls: {
+    stunUrls: string[];
+    turnUrls: string[];
+    turnSecret: string | undefined;
+    turnTtlSeconds: number;
+    ringTimeoutMs: number;
+    signalsPerSecond: number;
+  };
 }
 
 /** Dev-only secrets: used when both Postgres and Redis are unset (laptop mode) and said in the log. */
@@ -228,6 +250,10 @@ export function parseConfig(
   if (env.REDIS_URL !== undefined && env.REDIS_CLUSTER_NODES.length > 0)
     throw new ConfigError(
       'Invalid configuration: REDIS_URL and REDIS_CLUSTER_NODES are exclusive; set one',
+    );
+  if (env.TURN_URLS.length > 0 && (env.TURN_SECRET === undefined || env.TURN_SECRET.length < 16))
+    throw new ConfigError(
+      'Invalid configuration: TURN_URLS needs TURN_SECRET (at least 16 characters, the static-auth-secret of the TURN server)',
     );
   const redisSet = env.REDIS_URL !== undefined || env.REDIS_CLUSTER_NODES.length > 0;
   const embedded = env.DATABASE_URL === undefined && !redisSet;
@@ -293,6 +319,14 @@ export function parseConfig(
       timeZone: env.WEIGHT_REMINDER_TZ,
       staleDays: env.WEIGHT_REMINDER_STALE_DAYS,
       reconcileMs: env.WEIGHT_REMINDER_RETRY_MS,
+    },
+    calls: {
+      stunUrls: env.STUN_URLS,
+      turnUrls: env.TURN_URLS,
+      turnSecret: env.TURN_SECRET,
+      turnTtlSeconds: env.TURN_TTL_SECONDS,
+      ringTimeoutMs: env.CALL_RING_TIMEOUT_MS,
+      signalsPerSecond: env.CALL_SIGNALS_PER_SECOND,
     },
   };
 }

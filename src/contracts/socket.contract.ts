@@ -1,4 +1,13 @@
 import type { Ack } from './ack.contract';
+import type {
+  CallMemberEvent,
+  CallRef,
+  CallRingEvent,
+  CallView,
+  IceServer,
+  SignalEvent,
+  SignalPayload,
+} from './calls.contract';
 import type { MessageView, PresenceEvent, ReadEvent, RoomView, TypingEvent } from './chat.contract';
 import type { NotificationView } from './notifications.contract';
 
@@ -41,6 +50,11 @@ export interface ClientEventMap {
   typing: { payload: TypingPayload; answer: object };
   'room:read': { payload: ReadPayload; answer: object };
   'room:presence': { payload: RoomRef; answer: { online: string[] } };
+  /** Starts the room's call (or returns its live one); the starter has joined it. */
+  'call:start': { payload: RoomRef; answer: { call: CallView } };
+  'call:join': { payload: CallRef; answer: { call: CallView; iceServers: IceServer[] } };
+  'call:signal': { payload: SignalPayload; answer: object };
+  'call:leave': { payload: CallRef; answer: object };
 }
 
 export type ClientEvent = keyof ClientEventMap;
@@ -65,6 +79,14 @@ export interface ServerToClientEvents {
   presence: (event: PresenceEvent) => void;
   /** The user's notifications, in seq order, to every socket of theirs. */
   notification: (notification: NotificationView) => void;
+  /** A call started in one of the user's rooms: to every socket of every other member. */
+  'call:ring': (event: CallRingEvent) => void;
+  /** To the sockets that joined the call. */
+  'call:joined': (event: CallMemberEvent) => void;
+  'call:signal': (event: SignalEvent) => void;
+  'call:left': (event: CallMemberEvent) => void;
+  /** To every socket of the room's members. */
+  'call:ended': (event: CallRef) => void;
 }
 
 /** The client event names, for code that must list them (binding, documents, tests). */
@@ -76,6 +98,10 @@ export const CLIENT_EVENTS: readonly ClientEvent[] = [
   'typing',
   'room:read',
   'room:presence',
+  'call:start',
+  'call:join',
+  'call:signal',
+  'call:leave',
 ];
 
 export const SERVER_EVENTS: readonly (keyof ServerToClientEvents)[] = [
@@ -84,4 +110,9 @@ export const SERVER_EVENTS: readonly (keyof ServerToClientEvents)[] = [
   'read',
   'presence',
   'notification',
+  'call:ring',
+  'call:joined',
+  'call:signal',
+  'call:left',
+  'call:ended',
 ];

@@ -13,6 +13,7 @@ import type { ServerToClientEvents } from '../contracts';
 import { isDatabaseUnavailable } from '../database/database-errors';
 import { LifecycleService } from '../lifecycle/lifecycle.service';
 import { Metrics } from '../metrics/metrics.service';
+import { AckException } from './ack';
 import { ConnectionCounter } from './connection-counter';
 import { bufferedBytes, dropConnection, SOCKET_MAX_BUFFERED_BYTES } from './slow-consumer';
 import {
@@ -180,6 +181,24 @@ export class RealtimeGateway
 
   onModuleDestroy(): void {
     for (const cleanup of this.cleanups) cleanup();
+  }
+
+  /** Emits to every socket of a user on this instance. */
+  toUser<E extends ServerEvent>(userId: string, event: E, ...args: ServerArgs<E>): void {
+    this.server?.to(userRoom(userId)).emit(event, ...args);
+  }
+
+  /**
+   * The socket's user, while its login lasts. A login revoked on another instance whose bus event
+   * was lost is still known here within the session cache's life (the periodic re-check evicts
+   * it sooner): nothing more is accepted from its sockets, and the socket is closed.
+   */
+  async activeUser(socket: AppSocket): Promise<string> {
+    const user = socket.data.user;
+    if (await this.auth.stillActive(user)) return user.userId;
+    // Closed once this event's UNAUTHORIZED acknowledgement has gone out.
+    setImmediate(() => socket.disconnect(true));
+    throw new AckException('UNAUTHORIZED', 'the login has ended');
   }
 
   /** Emits to this instance's sockets in a chat room (the bus already reached the others). */

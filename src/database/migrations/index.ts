@@ -5,6 +5,7 @@ import { PriceAlerts1732500000000 } from './1732500000000-price-alerts.migration
 import { Jobs1732600000000 } from './1732600000000-jobs.migration';
 import { UsersFillfactor1732700000000 } from './1732700000000-users-fillfactor.migration';
 import { RoomActivity1732800000000 } from './1732800000000-room-activity.migration';
+import { Calls1732900000000 } from './1732900000000-calls.migration';
 
 /** Every migration, in order. New ones are appended here. */
 export const migrations = [
@@ -15,4 +16,5 @@ export const migrations = [
   Jobs1732600000000,
   UsersFillfactor1732700000000,
   RoomActivity1732800000000,
+  Calls1732900000000,
 ];
