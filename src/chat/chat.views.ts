@@ -1,4 +1,4 @@
-import type { RoomKind } from './room.entity';
+export type RoomKind = 'group' | 'direct';
 
 export interface RoomView {
   id: string;
@@ -9,6 +9,53 @@ export interface RoomView {
   memberCount: number;
   lastSeq: number;
   createdAt: string;
+}
+
+/** A room row as the rooms repository reads it (with its first members and their count). */
+export interface RoomRow {
+  id: string;
+  name: string;
+  kind: RoomKind;
+  last_seq: number | string;
+  created_at: Date;
+  member_ids: string[] | null;
+  member_count: number | string;
+}
+
+export function toRoomView(row: RoomRow): RoomView {
+  return {
+    id: row.id,
+    name: row.name,
+    kind: row.kind,
+    memberIds: row.member_ids ?? [],
+    memberCount: Number(row.member_count),
+    lastSeq: Number(row.last_seq),
+    createdAt: row.created_at.toISOString(),
+  };
+}
+
+/** A member as the members page lists it: who, since when, and their names. */
+export interface RoomMember {
+  userId: string;
+  joinedAt: string;
+  username: string;
+  displayName: string;
+}
+
+export interface RoomMemberRow {
+  user_id: string;
+  joined_at: Date;
+  username: string;
+  display_name: string;
+}
+
+export function toRoomMember(row: RoomMemberRow): RoomMember {
+  return {
+    userId: row.user_id,
+    joinedAt: row.joined_at.toISOString(),
+    username: row.username,
+    displayName: row.display_name,
+  };
 }
 
 export interface MessageView {
