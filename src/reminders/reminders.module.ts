@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { NotificationsModule } from '../notifications/notifications.module';
 import { AdminJobsController } from './admin-jobs.controller';
-import { JobRunsService } from './job-runs.service';
+import { JobRunsRepository } from './job-runs.repository';
 import { WeightReminderScheduler } from './weight-reminder.scheduler';
 import { WeightReminderRepository } from './weight-reminder.repository';
 import { WeightReminderService } from './weight-reminder.service';
@@ -10,7 +10,7 @@ import { WeightReminderService } from './weight-reminder.service';
   imports: [NotificationsModule],
   controllers: [AdminJobsController],
   providers: [
-    JobRunsService,
+    JobRunsRepository,
     WeightReminderRepository,
     WeightReminderService,
     WeightReminderScheduler,
