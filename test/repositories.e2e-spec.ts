@@ -714,8 +714,8 @@ describe('repositories on PostgreSQL', () => {
     it('keeps a user’s alerts, counts the active ones and deletes only the owner’s', async () => {
       const alerts = new AlertsRepository(ds, notifications);
       const [me, other] = [await newUser(), await newUser()];
-      const up = await alerts.create(me, 'ACME', 'above', 101.5);
-      const down = await alerts.create(me, 'ACME', 'below', 90);
+      const up = await alerts.create(me, { symbol: 'ACME', direction: 'above', price: 101.5 });
+      const down = await alerts.create(me, { symbol: 'ACME', direction: 'below', price: 90 });
       expect(up).toEqual({
         id: expect.any(String),
         symbol: 'ACME',
@@ -735,9 +735,9 @@ describe('repositories on PostgreSQL', () => {
       const alerts = new AlertsRepository(ds, notifications);
       const [me, other] = [await newUser(), await newUser()];
       const symbol = `S${serial}`;
-      const above = await alerts.create(me, symbol, 'above', 100);
-      const below = await alerts.create(other, symbol, 'below', 50);
-      const far = await alerts.create(me, symbol, 'above', 500);
+      const above = await alerts.create(me, { symbol, direction: 'above', price: 100 });
+      const below = await alerts.create(other, { symbol, direction: 'below', price: 50 });
+      const far = await alerts.create(me, { symbol, direction: 'above', price: 500 });
       const quotes = [quote(symbol, 120)];
       const fired = (await Promise.all([0, 1, 2, 3].map(() => alerts.fire(quotes, notice)))).flat();
       expect(fired.map((n) => n.userId)).toEqual([me]);

@@ -9,16 +9,23 @@ import {
   type NotificationInput,
 } from '../../notifications/notifications.repository';
 import type { Quote } from '../quote';
-import { toAlertView, type AlertRow, type AlertView } from './alerts.views';
+import { toAlertView, type AlertDirection, type AlertRow, type AlertView } from './alerts.views';
 
 const COLUMNS = 'id, user_id, symbol, direction, price, active, triggered_at';
+
+/** What a user asks to be alerted of. */
+export interface NewAlert {
+  symbol: string;
+  direction: AlertDirection;
+  price: number;
+}
 
 /** An alert that a quote just fired, with that quote. */
 export interface FiredAlert {
   id: string;
   userId: string;
   symbol: string;
-  direction: 'above' | 'below';
+  direction: AlertDirection;
   threshold: number;
   price: number;
   ts: Date;
@@ -46,16 +53,11 @@ export class AlertsRepository {
     return Number(count.n);
   }
 
-  async create(
-    userId: string,
-    symbol: string,
-    direction: 'above' | 'below',
-    price: number,
-  ): Promise<AlertView> {
+  async create(userId: string, alert: NewAlert): Promise<AlertView> {
     const [row] = rowsOf<AlertRow>(
       await this.db.query(
         `INSERT INTO price_alerts (user_id, symbol, direction, price) VALUES ($1, $2, $3, $4) RETURNING ${COLUMNS}`,
-        [userId, symbol, direction, price],
+        [userId, alert.symbol, alert.direction, alert.price],
       ),
     );
     return toAlertView(row);

@@ -11,7 +11,7 @@ import { NotificationsService } from '../../notifications/notifications.service'
 import type { Quote } from '../quote';
 import { StocksService } from '../stocks.service';
 import { AlertsRepository, type FiredAlert } from './alerts.repository';
-import type { AlertView } from './alerts.views';
+import type { AlertDirection, AlertView } from './alerts.views';
 
 const MAX_ALERTS_PER_USER = 200;
 
@@ -54,14 +54,14 @@ export class AlertsService implements OnModuleDestroy {
   async create(
     userId: string,
     symbol: string,
-    direction: 'above' | 'below',
+    direction: AlertDirection,
     price: number,
   ): Promise<AlertView> {
     if ((await this.stocks.isKnown([symbol])).length === 0)
       throw new BadRequestException(`unknown symbol ${symbol}`);
     if ((await this.repo.countActive(userId)) >= MAX_ALERTS_PER_USER)
       throw new BadRequestException(`at most ${MAX_ALERTS_PER_USER} active alerts`);
-    return this.repo.create(userId, symbol, direction, price);
+    return this.repo.create(userId, { symbol, direction, price });
   }
 
   list(userId: string): Promise<AlertView[]> {

@@ -1,7 +1,9 @@
+export type AlertDirection = 'above' | 'below';
+
 export interface AlertView {
   id: string;
   symbol: string;
-  direction: 'above' | 'below';
+  direction: AlertDirection;
   price: number;
   active: boolean;
   triggeredAt: string | null;
@@ -11,7 +13,7 @@ export interface AlertRow {
   id: string;
   user_id: string;
   symbol: string;
-  direction: 'above' | 'below';
+  direction: AlertDirection;
   price: string;
   active: boolean;
   triggered_at: Date | null;
