@@ -40,7 +40,7 @@ export interface RoomAccess {
   member: boolean;
 }
 
-/** Why a member could not be added: the group room is at its cap. */
+/** The room after an addition, or `full` when the group room is at its cap (nothing added). */
 export type AddMemberOutcome = { room: RoomView } | { full: true };
 
 /**
