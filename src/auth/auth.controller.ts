@@ -10,7 +10,7 @@ import {
   BadRequestException,
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import type { UserView } from '../users/user.entity';
+import type { UserView } from '../users/user.views';
 import type { AuthUser } from './auth-user';
 import { CurrentUser, Public } from './auth.decorators';
 import { AuthRateLimitGuard } from './auth-rate-limit.guard';

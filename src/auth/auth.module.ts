@@ -1,7 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { APP_CONFIG } from '../config/app.config';
 import { UsersModule } from '../users/users.module';
 import { AuthRateLimitGuard } from './auth-rate-limit.guard';
@@ -11,9 +10,9 @@ import { AuthService } from './auth.service';
 import { Authenticator } from './authenticator.service';
 import { jwtModuleOptions } from './jwt-keys';
 import { PasswordHasher } from './password.hasher';
-import { AuthSession } from './session.entity';
+import { SessionsRepository } from './sessions.repository';
 import { SessionsService } from './sessions.service';
-import { StreamTicket } from './stream-ticket.entity';
+import { StreamTicketsRepository } from './stream-tickets.repository';
 import { StreamTicketsService } from './stream-tickets.service';
 import { TokenService } from './token.service';
 
@@ -21,7 +20,6 @@ import { TokenService } from './token.service';
 @Module({
   imports: [
     JwtModule.registerAsync({ inject: [APP_CONFIG], useFactory: jwtModuleOptions }),
-    TypeOrmModule.forFeature([AuthSession, StreamTicket]),
     UsersModule,
   ],
   controllers: [AuthController],
@@ -29,7 +27,9 @@ import { TokenService } from './token.service';
     AuthService,
     Authenticator,
     PasswordHasher,
+    SessionsRepository,
     SessionsService,
+    StreamTicketsRepository,
     StreamTicketsService,
     TokenService,
     AuthRateLimitGuard,

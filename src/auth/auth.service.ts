@@ -1,5 +1,5 @@
 import { Injectable, UnauthorizedException } from '@nestjs/common';
-import { toUserView, type UserView } from '../users/user.entity';
+import type { UserView } from '../users/user.views';
 import { UsersService } from '../users/users.service';
 import type { AuthUser } from './auth-user';
 import type { LoginDto, RegisterDto } from './dto/auth.dto';
@@ -25,7 +25,7 @@ export class AuthService {
   async register(dto: RegisterDto): Promise<LoginResult> {
     const hash = await this.hasher.hash(dto.password);
     const user = await this.users.create(dto.username, dto.displayName ?? dto.username, hash);
-    return this.startSession(toUserView(user));
+    return this.startSession(user);
   }
 
   async login(dto: LoginDto): Promise<LoginResult> {
@@ -35,7 +35,7 @@ export class AuthService {
         ? await this.hasher.verifyNothing(dto.password)
         : await this.hasher.verify(dto.password, found.passwordHash);
     if (!ok || found === null) throw new UnauthorizedException('invalid username or password');
-    return this.startSession(toUserView(found.user));
+    return this.startSession(found.user);
   }
 
   async logout(user: AuthUser): Promise<void> {

@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { In, IsNull, MoreThan, type Repository } from 'typeorm';
 import { Bus } from '../bus/bus';
 import { errorText, inBackground } from '../common/background';
-import { AuthSession } from './session.entity';
+import { SessionsRepository } from './sessions.repository';
 
 const CACHE_TTL_MS = 30_000;
 const CACHE_MAX = 50_000;
@@ -39,7 +37,7 @@ export class SessionsService implements OnModuleDestroy {
   private readonly recheck: NodeJS.Timeout;
 
   constructor(
-    @InjectRepository(AuthSession) private readonly sessions: Repository<AuthSession>,
+    private readonly sessions: SessionsRepository,
     private readonly bus: Bus,
   ) {
     // A logout anywhere: heard over the bus at once, or found by the re-check when the bus lost it.
@@ -66,7 +64,7 @@ export class SessionsService implements OnModuleDestroy {
 
   async create(userId: string, expiresAt: Date): Promise<string> {
     const id = randomUUID();
-    await this.sessions.insert({ id, userId, expiresAt, revokedAt: null });
+    await this.sessions.insert(id, userId, expiresAt);
     this.remember(id, userId);
     return id;
   }
@@ -80,16 +78,13 @@ export class SessionsService implements OnModuleDestroy {
 
   /** The session's expiry (unix seconds) if it is active and `userId`'s, else null. Uncached. */
   async activeUntil(sessionId: string, userId: string): Promise<number | null> {
-    const found = await this.sessions.findOne({
-      select: { id: true, expiresAt: true },
-      where: { id: sessionId, userId, revokedAt: IsNull(), expiresAt: MoreThan(new Date()) },
-    });
-    if (found === null) {
+    const expiresAt = await this.sessions.activeExpiry(sessionId, userId, new Date());
+    if (expiresAt === null) {
       this.active.delete(sessionId);
       return null;
     }
     this.remember(sessionId, userId);
-    return Math.floor(found.expiresAt.getTime() / 1000);
+    return Math.floor(expiresAt.getTime() / 1000);
   }
 
   /**
@@ -101,11 +96,7 @@ export class SessionsService implements OnModuleDestroy {
     const ended: string[] = [];
     for (let i = 0; i < ids.length; i += CHECK_CHUNK) {
       const chunk = ids.slice(i, i + CHECK_CHUNK);
-      const alive = await this.sessions.find({
-        select: { id: true },
-        where: { id: In(chunk), revokedAt: IsNull(), expiresAt: MoreThan(new Date()) },
-      });
-      const aliveIds = new Set(alive.map((s) => s.id));
+      const aliveIds = new Set(await this.sessions.active(chunk, new Date()));
       for (const id of chunk) {
         if (aliveIds.has(id)) continue;
         ended.push(id);
@@ -116,10 +107,7 @@ export class SessionsService implements OnModuleDestroy {
   }
 
   async revoke(userId: string, sessionId: string): Promise<void> {
-    await this.sessions.update(
-      { id: sessionId, userId, revokedAt: IsNull() },
-      { revokedAt: new Date() },
-    );
+    await this.sessions.revoke(userId, sessionId, new Date());
     this.active.delete(sessionId);
     this.bus.publish('auth.session-ended', { userId, sessionId });
   }

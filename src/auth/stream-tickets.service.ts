@@ -1,9 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource } from 'typeorm';
-import { rowsOf } from '../database/rows';
 import type { AuthUser } from './auth-user';
+import { StreamTicketsRepository } from './stream-tickets.repository';
 
 export const STREAM_TICKET_TTL_MS = 30_000;
 
@@ -15,7 +13,7 @@ const hash = (ticket: string): string => createHash('sha256').update(ticket).dig
  */
 @Injectable()
 export class StreamTicketsService {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(private readonly repo: StreamTicketsRepository) {}
 
   async issue(user: AuthUser): Promise<{ ticket: string; expiresAt: Date }> {
     if (user.sessionId === null) {
@@ -23,14 +21,9 @@ export class StreamTicketsService {
     }
     const ticket = randomBytes(32).toString('base64url');
     const expiresAt = new Date(Date.now() + STREAM_TICKET_TTL_MS);
-    await this.db.query(
-      `INSERT INTO stream_tickets (ticket_hash, user_id, session_id, expires_at) VALUES ($1, $2, $3, $4)`,
-      [hash(ticket), user.userId, user.sessionId, expiresAt],
-    );
-    // Opportunistic sweep of spent-by-time tickets; cheap with the expiry index.
-    await this.db.query(
-      `DELETE FROM stream_tickets WHERE expires_at < now() - interval '1 minute'`,
-    );
+    await this.repo.insert(hash(ticket), user.userId, user.sessionId, expiresAt);
+    // Opportunistic sweep of spent-by-time tickets.
+    await this.repo.sweepExpired();
     return { ticket, expiresAt };
   }
 
@@ -40,19 +33,8 @@ export class StreamTicketsService {
    */
   async redeem(ticket: string): Promise<{ userId: string; sessionId: string } | null> {
     if (ticket.length === 0 || ticket.length > 128) return null;
-    const [row] = rowsOf<TicketRow>(
-      await this.db.query(
-        `DELETE FROM stream_tickets WHERE ticket_hash = $1 RETURNING user_id, session_id, expires_at`,
-        [hash(ticket)],
-      ),
-    );
-    if (row === undefined || row.expires_at.getTime() < Date.now()) return null;
-    return { userId: row.user_id, sessionId: row.session_id };
+    const row = await this.repo.take(hash(ticket));
+    if (row === null || row.expiresAt.getTime() < Date.now()) return null;
+    return { userId: row.userId, sessionId: row.sessionId };
   }
-}
-
-interface TicketRow {
-  user_id: string;
-  session_id: string;
-  expires_at: Date;
 }

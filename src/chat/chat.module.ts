@@ -9,11 +9,13 @@ import { PresenceService } from './presence/presence.service';
 import { MemoryPresenceStore, PresenceStore } from './presence/presence.store';
 import { RedisPresenceStore } from './presence/redis-presence.store';
 import { RoomsController } from './rooms.controller';
+import { RoomsRepository } from './rooms.repository';
 import { RoomsService } from './rooms.service';
 
 @Module({
   controllers: [RoomsController],
   providers: [
+    RoomsRepository,
     RoomsService,
     MessagesRepository,
     MessageWriter,

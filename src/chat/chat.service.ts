@@ -1,14 +1,12 @@
 import { BadRequestException, Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource } from 'typeorm';
 import { Bus } from '../bus/bus';
 import { TooManyRequestsException } from '../common/too-many-requests.exception';
 import { InjectConfig, type AppConfig } from '../config/app.config';
-import { rowsOf } from '../database/rows';
 import { RateLimiter } from '../rate-limit/rate-limiter';
 import type { MessageView } from './chat.views';
 import { MessageWriter, type WriteResult } from './message-writer';
 import { MessagesRepository } from './messages.repository';
+import { RoomsRepository } from './rooms.repository';
 import { RoomsService } from './rooms.service';
 import { inBackground } from '../common/background';
 
@@ -28,10 +26,10 @@ export class ChatService {
   private readonly logger = new Logger('ChatService');
 
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
     private readonly messages: MessagesRepository,
     private readonly writer: MessageWriter,
     private readonly rooms: RoomsService,
+    private readonly roomsRepo: RoomsRepository,
     private readonly bus: Bus,
     private readonly limiter: RateLimiter,
     @InjectConfig() private readonly config: AppConfig,
@@ -112,16 +110,7 @@ export class ChatService {
    */
   async markRead(userId: string, roomId: string, seq: number): Promise<void> {
     await this.rooms.assertMember(userId, roomId);
-    const [moved] = rowsOf<{ last_read_seq: string | number }>(
-      await this.db.query(
-        `UPDATE room_members m SET last_read_seq = LEAST($3::bigint, r.last_seq)
-         FROM rooms r WHERE r.id = m.room_id AND m.room_id = $1 AND m.user_id = $2
-           AND LEAST($3::bigint, r.last_seq) > m.last_read_seq
-         RETURNING m.last_read_seq`,
-        [roomId, userId, seq],
-      ),
-    );
-    if (moved !== undefined)
-      this.bus.publish('chat.read', { roomId, userId, seq: Number(moved.last_read_seq) });
+    const moved = await this.roomsRepo.advanceReadPosition(roomId, userId, seq);
+    if (moved !== null) this.bus.publish('chat.read', { roomId, userId, seq: moved });
   }
 }

@@ -18,9 +18,10 @@ import {
 } from '@nestjs/common';
 import type { Response } from 'express';
 import type { AuthUser } from '../auth/auth-user';
+import type { Page } from '../common/page-cursor';
 import { CurrentUser } from '../auth/auth.decorators';
 import { ChatService, type HistoryPage } from './chat.service';
-import type { MessageView, RoomView } from './chat.views';
+import type { MessageView, RoomMember, RoomView } from './chat.views';
 import {
   AddMemberDto,
   CreateRoomDto,
@@ -30,7 +31,7 @@ import {
   ReadDto,
   SendMessageDto,
 } from './dto/chat.dto';
-import { RoomsService, type Page, type RoomMember } from './rooms.service';
+import { RoomsService } from './rooms.service';
 
 const RoomId = new ParseUUIDPipe({ version: undefined, errorHttpStatusCode: 400 });
 

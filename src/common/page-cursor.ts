@@ -14,6 +14,28 @@ const TIMESTAMP = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** One page of a keyset-paged list; `nextCursor` is null on the last page. */
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+/** A row of a keyset-paged read: the item and its position in the list. */
+export interface Keyed<T> {
+  item: T;
+  key: KeysetPosition;
+}
+
+/** The page of `limit` items out of `limit + 1` keyed rows read: the extra one says more exist. */
+export function pageOf<T>(rows: readonly Keyed<T>[], limit: number): Page<T> {
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  return {
+    items: page.map((row) => row.item),
+    nextCursor: rows.length > limit && last !== undefined ? encodeCursor(last.key) : null,
+  };
+}
+
 /** The opaque `nextCursor` a client hands back for the next page. */
 export function encodeCursor(position: KeysetPosition): string {
   return Buffer.from(JSON.stringify([position.at, position.id])).toString('base64url');

@@ -12,6 +12,14 @@ export interface RoomView {
   createdAt: string;
 }
 
+/** A member as the members page lists them: who, since when, and their names. */
+export interface RoomMember {
+  userId: string;
+  joinedAt: string;
+  username: string;
+  displayName: string;
+}
+
 export interface MessageView {
   id: string;
   roomId: string;

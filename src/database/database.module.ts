@@ -14,7 +14,7 @@ import { buildDataSourceOptions, createDataSource } from './data-source.factory'
             `DATABASE_URL is not set: using embedded PGlite under ${config.database.pgliteDataDir} (one instance only; for trying the service)`,
           );
         }
-        return { ...buildDataSourceOptions(config), autoLoadEntities: true };
+        return buildDataSourceOptions(config);
       },
       dataSourceFactory: async (options?: DataSourceOptions) => {
         if (options === undefined) throw new Error('TypeORM gave no data source options');

@@ -14,9 +14,6 @@ export interface NotificationRow {
   read_at: Date | null;
 }
 
-export const NOTIFICATION_COLUMNS =
-  'id, user_id, seq, kind, title, body, data, created_at, read_at';
-
 export function toNotificationView(row: NotificationRow): NotificationView {
   return {
     id: row.id,
@@ -28,6 +25,33 @@ export function toNotificationView(row: NotificationRow): NotificationView {
     createdAt: row.created_at.toISOString(),
     readAt: row.read_at === null ? null : row.read_at.toISOString(),
   };
+}
+
+/**
+ * A notification just created, as the insert returns it: [id, userId, seq, createdAt as JSON
+ * text]. The fields all rows of one insert share are not repeated per row.
+ */
+export type CreatedNotificationRow = [string, string, string | number, string];
+
+/** The created rows of one insert, with the fields they share, as addressed views. */
+export function toAddressedNotifications(
+  rows: readonly CreatedNotificationRow[],
+  shared: Pick<NotificationView, 'kind' | 'title' | 'body' | 'data'>,
+): AddressedNotification[] {
+  const { kind, title, body, data } = shared;
+  return rows.map(([id, userId, seq, createdAt]) => ({
+    userId,
+    notification: {
+      id,
+      seq: Number(seq),
+      kind,
+      title,
+      body,
+      data,
+      createdAt: new Date(createdAt).toISOString(),
+      readAt: null,
+    },
+  }));
 }
 
 /** One created notification on the bus: who it is for, and what it is. */

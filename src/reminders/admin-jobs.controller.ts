@@ -2,7 +2,8 @@ import { ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { BadRequestException, Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { ApiKeyAuth } from '../auth/auth.decorators';
 import { RunReminderDto } from './dto/run-reminder.dto';
-import { JobRunsService, type JobRunView } from './job-runs.service';
+import { JobRunsRepository } from './job-runs.repository';
+import type { JobRunView } from './job-runs.views';
 import { WeightReminderScheduler } from './weight-reminder.scheduler';
 
 @ApiKeyAuth()
@@ -12,7 +13,7 @@ import { WeightReminderScheduler } from './weight-reminder.scheduler';
 export class AdminJobsController {
   constructor(
     private readonly scheduler: WeightReminderScheduler,
-    private readonly runs: JobRunsService,
+    private readonly runs: JobRunsRepository,
   ) {}
 
   @Post('weight-reminder/run')

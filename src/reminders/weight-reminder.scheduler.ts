@@ -9,7 +9,8 @@ import { CronJob } from 'cron';
 import { InjectConfig, type AppConfig } from '../config/app.config';
 import { Metrics } from '../metrics/metrics.service';
 import { FireSchedule, periodKeyOf } from './fire-schedule';
-import { JobRunsService, type RunTrigger } from './job-runs.service';
+import { JobRunsRepository } from './job-runs.repository';
+import type { RunTrigger } from './job-runs.views';
 import {
   WEIGHT_REMINDER_JOB,
   WeightReminderService,
@@ -35,7 +36,7 @@ export class WeightReminderScheduler implements OnApplicationBootstrap, OnApplic
 
   constructor(
     private readonly registry: SchedulerRegistry,
-    private readonly runs: JobRunsService,
+    private readonly runs: JobRunsRepository,
     private readonly reminder: WeightReminderService,
     private readonly metrics: Metrics,
     @InjectConfig() private readonly config: AppConfig,

@@ -3,6 +3,7 @@ import { APP_CONFIG, type AppConfig } from '../config/app.config';
 import { NotificationsModule } from '../notifications/notifications.module';
 import { RedisConnections } from '../redis/redis.connections';
 import { AlertsController } from './alerts/alerts.controller';
+import { AlertsRepository } from './alerts/alerts.repository';
 import { AlertsService } from './alerts/alerts.service';
 import { MarketSimulator } from './market-simulator';
 import { MemoryQuoteStore, QuoteStore } from './quote.store';
@@ -18,6 +19,7 @@ import { StocksService } from './stocks.service';
     StocksService,
     StockStreams,
     MarketSimulator,
+    AlertsRepository,
     AlertsService,
     {
       provide: QuoteStore,

@@ -12,21 +12,8 @@ import {
 import type { AuthUser } from '../auth/auth-user';
 import { CurrentUser } from '../auth/auth.decorators';
 import { AddWeightDto, ListWeightsQuery, LookupUserQuery, SetGoalDto } from './dto/users.dto';
-import { toUserView, type UserView } from './user.entity';
+import type { UserView, WeightView } from './user.views';
 import { UsersService } from './users.service';
-import type { Weight } from './weight.entity';
-
-interface WeightView {
-  id: string;
-  weightKg: number;
-  measuredAt: string;
-}
-
-const toWeightView = (w: Weight): WeightView => ({
-  id: w.id,
-  weightKg: w.weightKg,
-  measuredAt: w.measuredAt.toISOString(),
-});
 
 /** Small clock differences between a phone and the server are not "the future". */
 const FUTURE_TOLERANCE_MS = 5_000;
@@ -40,12 +27,12 @@ export class UsersController {
 
   @Get('me')
   async me(@CurrentUser() user: AuthUser): Promise<UserView> {
-    return toUserView(await this.users.get(user.userId));
+    return this.users.get(user.userId);
   }
 
   @Put('me/goal')
   async setGoal(@CurrentUser() user: AuthUser, @Body() dto: SetGoalDto): Promise<UserView> {
-    return toUserView(await this.users.setGoal(user.userId, dto.goalWeightKg));
+    return this.users.setGoal(user.userId, dto.goalWeightKg);
   }
 
   @Post('me/weights')
@@ -58,7 +45,7 @@ export class UsersController {
     }
     if (measuredAt.getUTCFullYear() < 1900)
       throw new BadRequestException('measuredAt is too far in the past');
-    return toWeightView(await this.users.addWeight(user.userId, dto.weightKg, measuredAt));
+    return this.users.addWeight(user.userId, dto.weightKg, measuredAt);
   }
 
   /** Finds a user by username (to open a direct room with them). */
@@ -76,7 +63,6 @@ export class UsersController {
     @CurrentUser() user: AuthUser,
     @Query() query: ListWeightsQuery,
   ): Promise<{ items: WeightView[] }> {
-    const items = await this.users.listWeights(user.userId, query.limit);
-    return { items: items.map(toWeightView) };
+    return { items: await this.users.listWeights(user.userId, query.limit) };
   }
 }

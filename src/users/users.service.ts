@@ -1,26 +1,15 @@
 import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import type { Repository } from 'typeorm';
 import { isUniqueViolation } from '../database/database-errors';
-import { User } from './user.entity';
-import { Weight } from './weight.entity';
+import type { UserView, WeightView } from './user.views';
+import { UsersRepository } from './users.repository';
 
 @Injectable()
 export class UsersService {
-  constructor(
-    @InjectRepository(User) private readonly users: Repository<User>,
-    @InjectRepository(Weight) private readonly weights: Repository<Weight>,
-  ) {}
+  constructor(private readonly repo: UsersRepository) {}
 
-  async create(username: string, displayName: string, passwordHash: string): Promise<User> {
+  async create(username: string, displayName: string, passwordHash: string): Promise<UserView> {
     try {
-      const inserted = await this.users
-        .createQueryBuilder()
-        .insert()
-        .values({ username, displayName, passwordHash })
-        .returning('*')
-        .execute();
-      return this.users.create(inserted.generatedMaps[0] as Partial<User>);
+      return await this.repo.create(username, displayName, passwordHash);
     } catch (err) {
       if (isUniqueViolation(err, 'users_username_key'))
         throw new ConflictException('username is taken');
@@ -28,40 +17,31 @@ export class UsersService {
     }
   }
 
-  async findCredentials(username: string): Promise<{ user: User; passwordHash: string } | null> {
-    const user = await this.users
-      .createQueryBuilder('u')
-      .addSelect('u.passwordHash')
-      .where('u.username = :username', { username })
-      .getOne();
-    return user === null ? null : { user, passwordHash: user.passwordHash };
+  findCredentials(username: string): Promise<{ user: UserView; passwordHash: string } | null> {
+    return this.repo.findCredentials(username);
   }
 
-  findByUsername(username: string): Promise<User | null> {
-    return this.users.findOneBy({ username });
+  findByUsername(username: string): Promise<UserView | null> {
+    return this.repo.findByUsername(username);
   }
 
-  async get(id: string): Promise<User> {
-    const user = await this.users.findOneBy({ id });
+  async get(id: string): Promise<UserView> {
+    const user = await this.repo.findById(id);
     if (user === null) throw new NotFoundException('user not found');
     return user;
   }
 
-  async setGoal(id: string, goalWeightKg: number | null): Promise<User> {
-    await this.users.update({ id }, { goalWeightKg, goalUpdatedAt: new Date() });
-    return this.get(id);
+  async setGoal(id: string, goalWeightKg: number | null): Promise<UserView> {
+    const user = await this.repo.setGoal(id, goalWeightKg, new Date());
+    if (user === null) throw new NotFoundException('user not found');
+    return user;
   }
 
-  async addWeight(userId: string, weightKg: number, measuredAt: Date): Promise<Weight> {
-    const weight = this.weights.create({ userId, weightKg, measuredAt });
-    return this.weights.save(weight);
+  addWeight(userId: string, weightKg: number, measuredAt: Date): Promise<WeightView> {
+    return this.repo.addWeight(userId, weightKg, measuredAt);
   }
 
-  listWeights(userId: string, limit: number): Promise<Weight[]> {
-    return this.weights.find({
-      where: { userId },
-      order: { measuredAt: 'DESC', createdAt: 'DESC' },
-      take: limit,
-    });
+  listWeights(userId: string, limit: number): Promise<WeightView[]> {
+    return this.repo.listWeights(userId, limit);
   }
 }

@@ -12,7 +12,8 @@ import {
 import type { AuthUser } from '../../auth/auth-user';
 import { CurrentUser } from '../../auth/auth.decorators';
 import { CreateAlertDto } from '../dto/stocks.dto';
-import { AlertsService, type AlertView } from './alerts.service';
+import { AlertsService } from './alerts.service';
+import type { AlertView } from './alerts.views';
 
 @ApiTags('alerts')
 @ApiBearerAuth('bearer')

@@ -5,47 +5,14 @@ import {
   NotFoundException,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource } from 'typeorm';
 import { isDeadlock, isUniqueViolation, retryWhen } from '../../database/database-errors';
-import { rowsOf } from '../../database/rows';
-import type { AddressedNotification } from '../../notifications/notification.views';
-import {
-  NotificationsService,
-  type NotificationInput,
-} from '../../notifications/notifications.service';
+import type { NotificationInput } from '../../notifications/notifications.repository';
+import { NotificationsService } from '../../notifications/notifications.service';
 import type { Quote } from '../quote';
 import { StocksService } from '../stocks.service';
+import { AlertsRepository, type FiredAlert } from './alerts.repository';
+import type { AlertDirection, AlertView } from './alerts.views';
 
-export interface AlertView {
-  id: string;
-  symbol: string;
-  direction: 'above' | 'below';
-  price: number;
-  active: boolean;
-  triggeredAt: string | null;
-}
-
-interface AlertRow {
-  id: string;
-  user_id: string;
-  symbol: string;
-  direction: 'above' | 'below';
-  price: string;
-  active: boolean;
-  triggered_at: Date | null;
-}
-
-const toView = (r: AlertRow): AlertView => ({
-  id: r.id,
-  symbol: r.symbol,
-  direction: r.direction,
-  price: Number(r.price),
-  active: r.active,
-  triggeredAt: r.triggered_at === null ? null : r.triggered_at.toISOString(),
-});
-
-const COLUMNS = 'id, user_id, symbol, direction, price, active, triggered_at';
 const MAX_ALERTS_PER_USER = 200;
 
 /**
@@ -61,7 +28,7 @@ export class AlertsService implements OnModuleDestroy {
   private lastWarn = 0;
 
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly repo: AlertsRepository,
     private readonly stocks: StocksService,
     private readonly notifications: NotificationsService,
   ) {
@@ -87,45 +54,22 @@ export class AlertsService implements OnModuleDestroy {
   async create(
     userId: string,
     symbol: string,
-    direction: 'above' | 'below',
+    direction: AlertDirection,
     price: number,
   ): Promise<AlertView> {
     if ((await this.stocks.isKnown([symbol])).length === 0)
       throw new BadRequestException(`unknown symbol ${symbol}`);
-    const [count] = rowsOf<{ n: string }>(
-      await this.db.query(`SELECT count(*) AS n FROM price_alerts WHERE user_id = $1 AND active`, [
-        userId,
-      ]),
-    );
-    if (Number(count.n) >= MAX_ALERTS_PER_USER)
+    if ((await this.repo.countActive(userId)) >= MAX_ALERTS_PER_USER)
       throw new BadRequestException(`at most ${MAX_ALERTS_PER_USER} active alerts`);
-    const [row] = rowsOf<AlertRow>(
-      await this.db.query(
-        `INSERT INTO price_alerts (user_id, symbol, direction, price) VALUES ($1, $2, $3, $4) RETURNING ${COLUMNS}`,
-        [userId, symbol, direction, price],
-      ),
-    );
-    return toView(row);
+    return this.repo.create(userId, { symbol, direction, price });
   }
 
-  async list(userId: string): Promise<AlertView[]> {
-    const rows = rowsOf<AlertRow>(
-      await this.db.query(
-        `SELECT ${COLUMNS} FROM price_alerts WHERE user_id = $1 ORDER BY created_at DESC, id`,
-        [userId],
-      ),
-    );
-    return rows.map(toView);
+  list(userId: string): Promise<AlertView[]> {
+    return this.repo.list(userId);
   }
 
   async remove(userId: string, id: string): Promise<void> {
-    const rows = rowsOf(
-      await this.db.query(`DELETE FROM price_alerts WHERE id = $1 AND user_id = $2 RETURNING id`, [
-        id,
-        userId,
-      ]),
-    );
-    if (rows.length === 0) throw new NotFoundException('alert not found');
+    if (!(await this.repo.remove(userId, id))) throw new NotFoundException('alert not found');
   }
 
   /**
@@ -137,44 +81,25 @@ export class AlertsService implements OnModuleDestroy {
   async evaluate(quotes: Quote[]): Promise<void> {
     if (quotes.length === 0) return;
     const created = await retryWhen(
-      () =>
-        this.db.transaction(async (tx) => {
-          const fired = rowsOf<AlertRow & { quote_price: string; quote_ts: Date }>(
-            await tx.query(
-              `UPDATE price_alerts a SET active = false, triggered_at = now()
-               FROM (SELECT * FROM unnest($1::varchar[], $2::numeric[], $3::timestamptz[]) AS t(symbol, price, ts)) q
-               WHERE a.active AND a.symbol = q.symbol
-                 AND ((a.direction = 'above' AND q.price >= a.price) OR (a.direction = 'below' AND q.price <= a.price))
-               RETURNING a.${COLUMNS.split(', ').join(', a.')}, q.price AS quote_price, q.ts AS quote_ts`,
-              [quotes.map((q) => q.symbol), quotes.map((q) => q.price), quotes.map((q) => q.ts)],
-            ),
-          );
-          const items: AddressedNotification[] = [];
-          for (const alert of fired)
-            items.push(
-              ...(await this.notifications.insertWithin(tx, [alert.user_id], alertNotice(alert))),
-            );
-          return items;
-        }),
+      () => this.repo.fire(quotes, alertNotice),
       (err) => isDeadlock(err) || isUniqueViolation(err, 'notifications_user_dedupe_key'),
     );
     this.notifications.publish(created);
   }
 }
 
-function alertNotice(alert: AlertRow & { quote_price: string; quote_ts: Date }): NotificationInput {
-  const price = Number(alert.quote_price);
+function alertNotice(alert: FiredAlert): NotificationInput {
   return {
     kind: 'price_alert',
-    title: `${alert.symbol} is ${alert.direction} ${Number(alert.price)}`,
-    body: `${alert.symbol} traded at ${price}.`,
+    title: `${alert.symbol} is ${alert.direction} ${alert.threshold}`,
+    body: `${alert.symbol} traded at ${alert.price}.`,
     data: {
       alertId: alert.id,
       symbol: alert.symbol,
       direction: alert.direction,
-      threshold: Number(alert.price),
-      price,
-      ts: alert.quote_ts.toISOString(),
+      threshold: alert.threshold,
+      price: alert.price,
+      ts: alert.ts.toISOString(),
     },
     dedupeKey: `price-alert:${alert.id}`,
   };

@@ -3,39 +3,14 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { InjectConfig, type AppConfig } from '../config/app.config';
 import { rowsOf } from '../database/rows';
+import { toJobRunView, type JobRunRow, type JobRunView, type RunTrigger } from './job-runs.views';
 
 /** A claim whose heartbeat is older than this belongs to a run that died; another may take it. */
 export const CLAIM_STALE_MS = 60_000;
 
-export type RunTrigger = 'schedule' | 'catch-up' | 'retry' | 'manual';
-
-export interface JobRunView {
-  job: string;
-  periodKey: string;
-  startedAt: string;
-  finishedAt: string | null;
-  instanceId: string;
-  usersNotified: number;
-  trigger: RunTrigger;
-  status: string;
-  skipped: number;
-}
-
-interface RunRow {
-  job: string;
-  period_key: string;
-  started_at: Date;
-  finished_at: Date | null;
-  instance_id: string;
-  users_notified: number;
-  trigger: RunTrigger;
-  status: string;
-  skipped: number;
-}
-
 /** Claims of scheduled periods (exactly-once is a database fact) and the log of every run. */
 @Injectable()
-export class JobRunsService {
+export class JobRunsRepository {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     @InjectConfig() private readonly config: AppConfig,
@@ -122,23 +97,13 @@ export class JobRunsService {
   }
 
   async list(limit = 50): Promise<JobRunView[]> {
-    const rows = rowsOf<RunRow>(
+    const rows = rowsOf<JobRunRow>(
       await this.db.query(
         `SELECT job, period_key, started_at, finished_at, instance_id, users_notified, trigger, status, skipped
          FROM job_runs ORDER BY started_at DESC, id DESC LIMIT $1`,
         [limit],
       ),
     );
-    return rows.map((r) => ({
-      job: r.job,
-      periodKey: r.period_key,
-      startedAt: r.started_at.toISOString(),
-      finishedAt: r.finished_at === null ? null : r.finished_at.toISOString(),
-      instanceId: r.instance_id,
-      usersNotified: r.users_notified,
-      trigger: r.trigger,
-      status: r.status,
-      skipped: r.skipped,
-    }));
+    return rows.map(toJobRunView);
   }
 }

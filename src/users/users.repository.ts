@@ -1,0 +1,95 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { rowsOf } from '../database/rows';
+import {
+  toUserView,
+  toWeightView,
+  type UserRow,
+  type UserView,
+  type WeightRow,
+  type WeightView,
+} from './user.views';
+
+/** A user's columns as views show them: never the password hash. */
+const USER_COLUMNS = 'id, username, display_name, goal_weight_kg, created_at';
+const WEIGHT_COLUMNS = 'id, weight_kg, measured_at';
+
+/** Users (the password hash is read for a login only) and the weights they log. */
+@Injectable()
+export class UsersRepository {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  /** A new user; fails with a unique violation (users_username_key) when the name is taken. */
+  async create(username: string, displayName: string, passwordHash: string): Promise<UserView> {
+    const [row] = rowsOf<UserRow>(
+      await this.db.query(
+        `INSERT INTO users (username, display_name, password_hash) VALUES ($1, $2, $3)
+         RETURNING ${USER_COLUMNS}`,
+        [username, displayName, passwordHash],
+      ),
+    );
+    return toUserView(row);
+  }
+
+  async findCredentials(
+    username: string,
+  ): Promise<{ user: UserView; passwordHash: string } | null> {
+    const [row] = rowsOf<UserRow & { password_hash: string }>(
+      await this.db.query(`SELECT ${USER_COLUMNS}, password_hash FROM users WHERE username = $1`, [
+        username,
+      ]),
+    );
+    return row === undefined ? null : { user: toUserView(row), passwordHash: row.password_hash };
+  }
+
+  async findByUsername(username: string): Promise<UserView | null> {
+    return this.findOne(`username = $1`, username);
+  }
+
+  async findById(id: string): Promise<UserView | null> {
+    return this.findOne(`id = $1`, id);
+  }
+
+  /** Sets (or with null clears) the goal, as of `at`; the user, or null when there is none. */
+  async setGoal(id: string, goalWeightKg: number | null, at: Date): Promise<UserView | null> {
+    const [row] = rowsOf<UserRow>(
+      await this.db.query(
+        `UPDATE users SET goal_weight_kg = $2, goal_updated_at = $3 WHERE id = $1
+         RETURNING ${USER_COLUMNS}`,
+        [id, goalWeightKg, at],
+      ),
+    );
+    return row === undefined ? null : toUserView(row);
+  }
+
+  async addWeight(userId: string, weightKg: number, measuredAt: Date): Promise<WeightView> {
+    const [row] = rowsOf<WeightRow>(
+      await this.db.query(
+        `INSERT INTO weights (user_id, weight_kg, measured_at) VALUES ($1, $2, $3)
+         RETURNING ${WEIGHT_COLUMNS}`,
+        [userId, weightKg, measuredAt],
+      ),
+    );
+    return toWeightView(row);
+  }
+
+  /** The user's latest `limit` weights, by measurement time (then by when they were logged). */
+  async listWeights(userId: string, limit: number): Promise<WeightView[]> {
+    const rows = rowsOf<WeightRow>(
+      await this.db.query(
+        `SELECT ${WEIGHT_COLUMNS} FROM weights WHERE user_id = $1
+         ORDER BY measured_at DESC, created_at DESC LIMIT $2`,
+        [userId, limit],
+      ),
+    );
+    return rows.map(toWeightView);
+  }
+
+  private async findOne(where: string, value: string): Promise<UserView | null> {
+    const [row] = rowsOf<UserRow>(
+      await this.db.query(`SELECT ${USER_COLUMNS} FROM users WHERE ${where}`, [value]),
+    );
+    return row === undefined ? null : toUserView(row);
+  }
+}
