@@ -1,7 +1,7 @@
 /**
- * Gathers the scenarios' Markdown tables into bench/results/summary.md and into the README
- * between the `bench:begin` / `bench:end` markers, with the machine they ran on, so the README
- * always shows the latest run rather than hand-copied figures.
+ * Gathers the scenarios' Markdown tables into bench/results/summary.md and into
+ * docs/benchmarks.md between the `bench:begin` / `bench:end` markers, with the machine they ran
+ * on, so the page always shows the latest run rather than hand-copied figures.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -18,7 +18,7 @@ const SCENARIOS: { file: string; title: string; image?: string }[] = [
   { file: 'scaleout', title: '7. Scale-out: four instances, interest routing' },
 ];
 
-const README = resolve(__dirname, '..', 'README.md');
+const PAGE = resolve(__dirname, '..', 'docs', 'benchmarks.md');
 const BEGIN = '<!-- bench:begin -->';
 const END = '<!-- bench:end -->';
 
@@ -49,12 +49,13 @@ function section(linkBase: string): string {
 }
 
 writeFileSync(join(RESULTS_DIR, 'summary.md'), `# Benchmark results\n\n${section('')}\n`);
-const readme = readFileSync(README, 'utf8');
-const begin = readme.indexOf(BEGIN);
-const end = readme.indexOf(END);
-if (begin < 0 || end < begin) throw new Error(`README.md has no ${BEGIN} ... ${END} section`);
+const page = readFileSync(PAGE, 'utf8');
+const begin = page.indexOf(BEGIN);
+const end = page.indexOf(END);
+if (begin < 0 || end < begin)
+  throw new Error(`docs/benchmarks.md has no ${BEGIN} ... ${END} section`);
 writeFileSync(
-  README,
-  `${readme.slice(0, begin + BEGIN.length)}\n${section('bench/results/')}\n${readme.slice(end)}`,
+  PAGE,
+  `${page.slice(0, begin + BEGIN.length)}\n${section('../bench/results/')}\n${page.slice(end)}`,
 );
-console.log('bench/results/summary.md and the README benchmark section updated');
+console.log('bench/results/summary.md and docs/benchmarks.md updated');
