@@ -17,7 +17,7 @@ import type { Request, Response } from 'express';
 import type { AuthUser } from '../auth/auth-user';
 import { ApiKeyAuth, CurrentUser, StreamAuth } from '../auth/auth.decorators';
 import { Metrics } from '../metrics/metrics.service';
-import { parseCursor } from '../realtime/sse';
+import { parseCursor } from '../common/cursor';
 import { PollQuery, PublishNotificationDto, StreamQuery, WaitQuery } from './dto/notifications.dto';
 import { NotificationStreams } from './notification-streams.service';
 import type { NotificationView } from './notification.views';
