@@ -1,4 +1,13 @@
-import { ApiBearerAuth, ApiCookieAuth, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import {
+  ApiAcceptedResponse,
+  ApiBearerAuth,
+  ApiCookieAuth,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiQuery,
+  ApiSecurity,
+  ApiTags,
+} from '@nestjs/swagger';
 import {
   BadRequestException,
   Body,
@@ -18,15 +27,18 @@ import type { AuthUser } from '../auth/auth-user';
 import { ApiKeyAuth, CurrentUser, StreamAuth } from '../auth/auth.decorators';
 import { Metrics } from '../metrics/metrics.service';
 import { parseCursor } from '../common/cursor';
-import { PollQuery, PublishNotificationDto, StreamQuery, WaitQuery } from './dto/notifications.dto';
+import {
+  NotificationPageResponse,
+  PollQuery,
+  PublishNotificationDto,
+  PublishResultResponse,
+  StreamQuery,
+  UnreadCountResponse,
+  WaitQuery,
+} from './dto/notifications.dto';
 import { NotificationStreams } from './notification-streams.service';
-import type { NotificationView } from './notification.views';
 import { NotificationsService } from './notifications.service';
-
-interface Page {
-  items: NotificationView[];
-  lastSeq: number;
-}
+import { EventStreamResponse } from '../docs/event-stream';
 
 @ApiTags('notifications')
 @ApiBearerAuth('bearer')
@@ -41,7 +53,11 @@ export class NotificationsController {
 
   /** Polling: everything after the cursor, ascending. */
   @Get()
-  async poll(@CurrentUser() user: AuthUser, @Query() q: PollQuery): Promise<Page> {
+  @ApiOkResponse({ type: NotificationPageResponse })
+  async poll(
+    @CurrentUser() user: AuthUser,
+    @Query() q: PollQuery,
+  ): Promise<NotificationPageResponse> {
     const items = await this.notifications.list(user.userId, q.after, q.limit);
     for (const n of items) this.metrics.delivered('poll', 'notification', n.createdAt);
     return { items, lastSeq: items.length > 0 ? items[items.length - 1].seq : q.after };
@@ -49,7 +65,15 @@ export class NotificationsController {
 
   @StreamAuth()
   @Get('wait')
-  wait(@CurrentUser() user: AuthUser, @Query() q: WaitQuery, @Req() req: Request): Promise<Page> {
+  @ApiOkResponse({
+    type: NotificationPageResponse,
+    description: 'As soon as a notification after the cursor exists; no items at the timeout',
+  })
+  wait(
+    @CurrentUser() user: AuthUser,
+    @Query() q: WaitQuery,
+    @Req() req: Request,
+  ): Promise<NotificationPageResponse> {
     return this.streams.wait(user, q.after, q.timeout, req);
   }
 
@@ -60,6 +84,7 @@ export class NotificationsController {
     description: 'single-use stream ticket (POST /api/auth/stream-ticket)',
   })
   @Get('stream')
+  @EventStreamResponse('notification and resync events')
   async stream(
     @CurrentUser() user: AuthUser,
     @Query() q: StreamQuery,
@@ -77,18 +102,21 @@ export class NotificationsController {
   }
 
   @Get('unread-count')
-  async unreadCount(@CurrentUser() user: AuthUser): Promise<{ count: number }> {
+  @ApiOkResponse({ type: UnreadCountResponse })
+  async unreadCount(@CurrentUser() user: AuthUser): Promise<UnreadCountResponse> {
     return { count: await this.notifications.unreadCount(user.userId) };
   }
 
   @Post('read-all')
   @HttpCode(204)
+  @ApiNoContentResponse({ description: 'Every notification is read' })
   async readAll(@CurrentUser() user: AuthUser): Promise<void> {
     await this.notifications.markAllRead(user.userId);
   }
 
   @Post(':id/read')
   @HttpCode(204)
+  @ApiNoContentResponse({ description: 'The notification is read' })
   async read(
     @CurrentUser() user: AuthUser,
     @Param('id', new ParseUUIDPipe({ version: undefined })) id: string,
@@ -101,9 +129,8 @@ export class NotificationsController {
   @ApiSecurity('api-key')
   @Post()
   @HttpCode(202)
-  async publish(
-    @Body() dto: PublishNotificationDto,
-  ): Promise<{ created: number; duplicates: number; unknown: number }> {
+  @ApiAcceptedResponse({ type: PublishResultResponse })
+  async publish(@Body() dto: PublishNotificationDto): Promise<PublishResultResponse> {
     const { created, duplicates, unknown } = await this.notifications.notify(dto.userIds, {
       kind: dto.kind,
       title: dto.title,
