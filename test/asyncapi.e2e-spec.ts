@@ -1,9 +1,9 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { DiagnosticSeverity, Parser, type AsyncAPIDocumentInterface } from '@asyncapi/parser';
+import { createTestDatabase, type TestDatabase } from './helpers/database';
 import { registerUser } from './helpers/http';
-import { startInstance, type Instance } from './helpers/instance';
+import { startInstance, uniquePrefix, type Instance } from './helpers/instance';
 import { connectSocket, type ClientSocket } from './helpers/socket';
 
 const DOCUMENT = resolve(__dirname, '../docs/asyncapi.yaml');
@@ -116,24 +116,20 @@ describe('AsyncAPI document (docs/asyncapi.yaml)', () => {
   });
 
   describe('against a running instance', () => {
-    let dir: string;
+    let db: TestDatabase;
     let app: Instance;
     let socket: ClientSocket;
 
     beforeAll(async () => {
-      dir = mkdtempSync(join(tmpdir(), 'rt-asyncapi-'));
-      app = await startInstance({
-        redis: false,
-        cwd: dir,
-        env: { PGLITE_DATA_DIR: join(dir, 'data') },
-      });
+      db = await createTestDatabase('asyncapi');
+      app = await startInstance({ databaseUrl: db.url, redisPrefix: uniquePrefix('asyncapi') });
       const user = await registerUser(app.url, 'async');
       socket = await connectSocket(app.url, user.token);
     });
     afterAll(async () => {
       socket?.close();
       await app?.stop();
-      rmSync(dir, { recursive: true, force: true });
+      await db?.drop();
     });
 
     it('acknowledges every documented client event (VALIDATION for an empty payload)', async () => {

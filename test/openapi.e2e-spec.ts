@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { createTestDatabase } from './helpers/database';
+import { uniquePrefix } from './helpers/instance';
 import {
   OPENAPI_FILE,
   servedOpenApi,
@@ -47,7 +49,14 @@ function problems(
 describe('OpenAPI document', () => {
   let served: OpenApiDocument;
   beforeAll(async () => {
-    served = await servedOpenApi();
+    // On the test machine's Postgres and Redis (quicker to start than embedded PGlite); the
+    // document is the same in every mode (npm run openapi writes it from an embedded one).
+    const db = await createTestDatabase('openapi');
+    try {
+      served = await servedOpenApi({ databaseUrl: db.url, redisPrefix: uniquePrefix('openapi') });
+    } finally {
+      await db.drop();
+    }
   });
 
   it('is what docs/openapi.json says (after a change: npm run openapi, and commit it)', () => {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { http } from './http';
-import { startInstance } from './instance';
+import { startInstance, type InstanceOptions } from './instance';
 
 /** The committed document: `npm run openapi` writes it, test/openapi.e2e-spec.ts compares it. */
 export const OPENAPI_FILE = resolve(__dirname, '../../docs/openapi.json');
@@ -27,15 +27,14 @@ export const formatOpenApi = (doc: OpenApiDocument): string => `${JSON.stringify
 
 /**
  * The document the real service serves at /docs-json: `dist/main.js` (built with the swagger
- * plugin) started in embedded mode in a scratch directory, asked, and stopped.
+ * plugin) started, asked, and stopped. By default in embedded mode in a scratch directory (no
+ * Postgres or Redis needed); `options` start it as a suite's instances are started instead.
  */
-export async function servedOpenApi(): Promise<OpenApiDocument> {
+export async function servedOpenApi(options?: InstanceOptions): Promise<OpenApiDocument> {
   const dir = mkdtempSync(join(tmpdir(), 'rt-openapi-'));
-  const app = await startInstance({
-    redis: false,
-    cwd: dir,
-    env: { PGLITE_DATA_DIR: join(dir, 'data') },
-  });
+  const app = await startInstance(
+    options ?? { redis: false, cwd: dir, env: { PGLITE_DATA_DIR: join(dir, 'data') } },
+  );
   try {
     const res = await http<OpenApiDocument>(app.url, '/docs-json');
     if (res.status !== 200) throw new Error(`/docs-json answered ${res.status}`);
