@@ -11,6 +11,7 @@ import { setupOpenApi } from './docs/openapi';
 import { LifecycleService } from './lifecycle/lifecycle.service';
 import { AppLogger } from './logging/app-logger';
 import { Metrics } from './metrics/metrics.service';
+import { ConfiguredIoAdapter } from './realtime/socket-io.adapter';
 
 async function bootstrap(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
@@ -24,6 +25,8 @@ async function bootstrap(): Promise<void> {
   });
   app.useLogger(app.get(AppLogger));
   const config = app.get<AppConfig>(APP_CONFIG);
+  const lifecycle = app.get(LifecycleService);
+  app.useWebSocketAdapter(new ConfiguredIoAdapter(app, config, () => lifecycle.draining));
   configureHttp(app, config);
   setupOpenApi(app);
   const logger = new Logger('Main');
@@ -47,7 +50,6 @@ async function bootstrap(): Promise<void> {
     );
   }
 
-  const lifecycle = app.get(LifecycleService);
   let stopping = false;
   const shutdown = (signal: string): void => {
     if (stopping) return;

@@ -31,6 +31,7 @@ describe('configuration at boot', () => {
     [{ WEIGHT_REMINDER_STALE_DAYS: '366' }, 'WEIGHT_REMINDER_STALE_DAYS'],
     [{ WEIGHT_REMINDER_TZ: 'Mars/Olympus' }, 'WEIGHT_REMINDER_TZ'],
     [{ WEIGHT_REMINDER_CRON: 'every monday' }, 'WEIGHT_REMINDER_CRON'],
+    [{ WEIGHT_REMINDER_CRON: '61 9 * * 1' }, 'WEIGHT_REMINDER_CRON'],
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ STOCK_FEED: 'random' }, 'STOCK_FEED'],

@@ -65,4 +65,30 @@ describe('structured logs', () => {
       expect.objectContaining({ context: 'Main', instance: app.id, msg: expect.any(String) }),
     );
   });
+
+  it('writes lines for a person in development, redacted all the same', async () => {
+    const dev = await startInstance({
+      databaseUrl: db.url,
+      redisPrefix: uniquePrefix('logging-dev'),
+      env: { NODE_ENV: 'development' },
+    });
+    try {
+      const user = await registerUser(dev.url, 'logdev');
+      await http(dev.url, '/api/notifications?after=0&ticket=sekrit-dev-ticket', {
+        token: user.token,
+        headers: { 'x-request-id': 'req-dev.1', cookie: 'rt_session=dev-cookie-secret' },
+      });
+      await dev.waitForOutput(/req-dev\.1/);
+      const output = dev.output();
+      // pino-pretty: level, [context], message; no JSON lines.
+      expect(output).toMatch(/INFO: \[Main\] instance \S+ listening on port \d+/);
+      expect(output.split('\n').filter((l) => l.startsWith('{'))).toEqual([]);
+      expect(output).toContain('[Redacted]');
+      expect(output).not.toContain(user.token);
+      expect(output).not.toContain('sekrit-dev-ticket');
+      expect(output).not.toContain('dev-cookie-secret');
+    } finally {
+      await dev.stop();
+    }
+  });
 });

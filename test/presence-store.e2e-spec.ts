@@ -2,6 +2,7 @@ import Redis from 'ioredis';
 import { RedisPresenceStore } from '../src/chat/presence/redis-presence.store';
 import { REDIS_URL } from './helpers/env';
 import { uniquePrefix } from './helpers/instance';
+import { waitUntil } from './helpers/wait';
 
 /** The Redis presence store against the real Redis, with a short TTL. */
 describe('RedisPresenceStore', () => {
@@ -58,5 +59,24 @@ describe('RedisPresenceStore', () => {
     // ...but by claiming again, which says the user is back online.
     expect(await x.connect('u5')).toBe(true);
     expect(await x.refresh(['u5'])).toEqual([]);
+  });
+
+  it('sends its scripts by SHA (EVALSHA) once a connection has them, not their text per call', async () => {
+    const monitor = await redis.monitor();
+    const sent: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      const command = args[0].toLowerCase();
+      // MONITOR also shows the commands a script runs; only the calls themselves count here.
+      if (command.startsWith('eval') && args.some((a) => a.startsWith(prefix))) sent.push(command);
+    });
+    const store = new RedisPresenceStore(redis, prefix, 'sha', 60_000);
+    await store.connect('u6');
+    await store.connect('u6');
+    await store.disconnect('u6');
+    await store.disconnect('u6');
+    await waitUntil(() => sent.length >= 4, 5000, 'four script calls seen by MONITOR');
+    monitor.disconnect();
+    // The first call of each script on a connection carries its text; later ones its SHA.
+    expect(sent).toEqual(['eval', 'evalsha', 'eval', 'evalsha']);
   });
 });

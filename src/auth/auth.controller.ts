@@ -1,4 +1,10 @@
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import {
   Body,
   Controller,
@@ -10,19 +16,13 @@ import {
   BadRequestException,
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import type { UserView } from '../users/user.views';
 import type { AuthUser } from './auth-user';
 import { CurrentUser, Public } from './auth.decorators';
 import { AuthRateLimitGuard } from './auth-rate-limit.guard';
 import { AuthService, type LoginResult } from './auth.service';
-import { LoginDto, RegisterDto } from './dto/auth.dto';
+import { AuthResponse, LoginDto, RegisterDto, StreamTicketResponse } from './dto/auth.dto';
 import { StreamTicketsService } from './stream-tickets.service';
 import { ACCESS_TOKEN_COOKIE } from './token-extractor';
-
-interface AuthResponse {
-  user: UserView;
-  accessToken: string;
-}
 
 @ApiTags('auth')
 @Controller('api/auth')
@@ -35,6 +35,7 @@ export class AuthController {
   @Public()
   @UseGuards(AuthRateLimitGuard)
   @Post('register')
+  @ApiCreatedResponse({ type: AuthResponse })
   async register(
     @Body() dto: RegisterDto,
     @Req() req: Request,
@@ -47,6 +48,7 @@ export class AuthController {
   @UseGuards(AuthRateLimitGuard)
   @Post('login')
   @HttpCode(200)
+  @ApiOkResponse({ type: AuthResponse })
   async login(
     @Body() dto: LoginDto,
     @Req() req: Request,
@@ -58,6 +60,7 @@ export class AuthController {
   @ApiBearerAuth('bearer')
   @Post('logout')
   @HttpCode(204)
+  @ApiNoContentResponse({ description: 'Logged out; the cookie is cleared' })
   async logout(
     @CurrentUser() user: AuthUser,
     @Req() req: Request,
@@ -74,9 +77,8 @@ export class AuthController {
 
   @ApiBearerAuth('bearer')
   @Post('stream-ticket')
-  async streamTicket(
-    @CurrentUser() user: AuthUser,
-  ): Promise<{ ticket: string; expiresAt: string }> {
+  @ApiCreatedResponse({ type: StreamTicketResponse })
+  async streamTicket(@CurrentUser() user: AuthUser): Promise<StreamTicketResponse> {
     if (user.sessionId === null)
       throw new BadRequestException('stream tickets are issued for logins made here');
     const { ticket, expiresAt } = await this.tickets.issue(user);

@@ -1,10 +1,9 @@
 import { Controller, Get, Param, ParseUUIDPipe, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiCookieAuth, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCookieAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { AuthUser } from '../auth/auth-user';
 import { CurrentUser } from '../auth/auth.decorators';
-import type { CallView, IceServersView } from '../contracts';
 import { CallsService } from './calls.service';
-import { CallsQuery } from './dto/calls.dto';
+import { CallListResponse, CallResponse, CallsQuery, IceServersResponse } from './dto/calls.dto';
 import { IceServers } from './ice-servers';
 
 @ApiTags('calls')
@@ -19,26 +18,29 @@ export class CallsController {
 
   /** A call of a room the user is a member of. */
   @Get('calls/:id')
+  @ApiOkResponse({ type: CallResponse })
   get(
     @CurrentUser() user: AuthUser,
     @Param('id', new ParseUUIDPipe({ version: undefined })) id: string,
-  ): Promise<CallView> {
+  ): Promise<CallResponse> {
     return this.calls.get(user.userId, id);
   }
 
   /** The room's calls, newest first. */
   @Get('rooms/:id/calls')
+  @ApiOkResponse({ type: CallListResponse })
   async forRoom(
     @CurrentUser() user: AuthUser,
     @Param('id', new ParseUUIDPipe({ version: undefined })) roomId: string,
     @Query() q: CallsQuery,
-  ): Promise<{ items: CallView[] }> {
+  ): Promise<CallListResponse> {
     return { items: await this.calls.forRoom(user.userId, roomId, q.limit) };
   }
 
   /** ICE servers for RTCPeerConnection: STUN, and TURN with short-lived credentials. */
   @Get('rtc/ice-servers')
-  iceServers(@CurrentUser() user: AuthUser): IceServersView {
+  @ApiOkResponse({ type: IceServersResponse })
+  iceServers(@CurrentUser() user: AuthUser): IceServersResponse {
     return this.ice.forUser(user.userId);
   }
 }

@@ -1,6 +1,9 @@
 import {
   ApiBearerAuth,
   ApiCookieAuth,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
   ApiServiceUnavailableResponse,
   ApiTags,
 } from '@nestjs/swagger';
@@ -18,17 +21,20 @@ import {
 } from '@nestjs/common';
 import type { Response } from 'express';
 import type { AuthUser } from '../auth/auth-user';
-import type { Page } from '../common/page-cursor';
 import { CurrentUser } from '../auth/auth.decorators';
-import { ChatService, type HistoryPage } from './chat.service';
-import type { MessageView, RoomMember, RoomView } from './chat.views';
+import { ChatService } from './chat.service';
 import {
   AddMemberDto,
   CreateRoomDto,
   DirectRoomDto,
+  HistoryPageResponse,
   HistoryQuery,
+  MessageResponse,
   PageQuery,
   ReadDto,
+  RoomMemberPageResponse,
+  RoomPageResponse,
+  RoomResponse,
   SendMessageDto,
 } from './dto/chat.dto';
 import { RoomsService } from './rooms.service';
@@ -46,17 +52,20 @@ export class RoomsController {
   ) {}
 
   @Post()
-  create(@CurrentUser() user: AuthUser, @Body() dto: CreateRoomDto): Promise<RoomView> {
+  @ApiCreatedResponse({ type: RoomResponse })
+  create(@CurrentUser() user: AuthUser, @Body() dto: CreateRoomDto): Promise<RoomResponse> {
     return this.rooms.create(user.userId, dto.name, dto.memberIds);
   }
 
   /** 201 when the direct room was created, 200 when it already existed. */
   @Post('direct')
+  @ApiCreatedResponse({ type: RoomResponse, description: 'The direct room, created' })
+  @ApiOkResponse({ type: RoomResponse, description: 'The direct room, which existed' })
   async direct(
     @CurrentUser() user: AuthUser,
     @Body() dto: DirectRoomDto,
     @Res({ passthrough: true }) res: Response,
-  ): Promise<RoomView> {
+  ): Promise<RoomResponse> {
     const { room, created } = await this.rooms.direct(user.userId, dto.userId);
     res.status(created ? 201 : 200);
     return room;
@@ -64,55 +73,63 @@ export class RoomsController {
 
   /** Newest activity first; `nextCursor` (opaque) fetches the next page, null on the last. */
   @Get()
-  list(
-    @CurrentUser() user: AuthUser,
-    @Query() q: PageQuery,
-  ): Promise<Page<RoomView & { unreadCount: number }>> {
+  @ApiOkResponse({ type: RoomPageResponse })
+  list(@CurrentUser() user: AuthUser, @Query() q: PageQuery): Promise<RoomPageResponse> {
     return this.rooms.list(user.userId, q.limit, q.cursor);
   }
 
   @Get(':id')
-  get(@CurrentUser() user: AuthUser, @Param('id', RoomId) id: string): Promise<RoomView> {
+  @ApiOkResponse({ type: RoomResponse })
+  get(@CurrentUser() user: AuthUser, @Param('id', RoomId) id: string): Promise<RoomResponse> {
     return this.rooms.get(user.userId, id);
   }
 
   /** In join order, a page at a time; each item also names the member (username, displayName). */
   @Get(':id/members')
+  @ApiOkResponse({ type: RoomMemberPageResponse })
   members(
     @CurrentUser() user: AuthUser,
     @Param('id', RoomId) id: string,
     @Query() q: PageQuery,
-  ): Promise<Page<RoomMember>> {
+  ): Promise<RoomMemberPageResponse> {
     return this.rooms.members(user.userId, id, q.limit, q.cursor);
   }
 
   @Post(':id/members')
   @HttpCode(200)
+  @ApiOkResponse({ type: RoomResponse })
   addMember(
     @CurrentUser() user: AuthUser,
     @Param('id', RoomId) id: string,
     @Body() dto: AddMemberDto,
-  ): Promise<RoomView> {
+  ): Promise<RoomResponse> {
     return this.rooms.addMember(user.userId, id, dto.userId);
   }
 
   @Delete(':id/members/me')
   @HttpCode(204)
+  @ApiNoContentResponse({ description: 'Left the room' })
   async leave(@CurrentUser() user: AuthUser, @Param('id', RoomId) id: string): Promise<void> {
     await this.rooms.leave(user.userId, id);
   }
 
   @Get(':id/messages')
+  @ApiOkResponse({ type: HistoryPageResponse })
   history(
     @CurrentUser() user: AuthUser,
     @Param('id', RoomId) id: string,
     @Query() query: HistoryQuery,
-  ): Promise<HistoryPage> {
+  ): Promise<HistoryPageResponse> {
     return this.chat.history(user.userId, id, query);
   }
 
   /** 201 for a new message, 200 when the clientMsgId was sent before (nothing created). */
   @Post(':id/messages')
+  @ApiCreatedResponse({ type: MessageResponse, description: 'A new message' })
+  @ApiOkResponse({
+    type: MessageResponse,
+    description: 'The message first sent with this clientMsgId',
+  })
   @ApiServiceUnavailableResponse({
     description:
       'The instance is over its write capacity (message "the service is busy; retry shortly", ' +
@@ -123,7 +140,7 @@ export class RoomsController {
     @Param('id', RoomId) id: string,
     @Body() dto: SendMessageDto,
     @Res({ passthrough: true }) res: Response,
-  ): Promise<MessageView> {
+  ): Promise<MessageResponse> {
     const { message, created } = await this.chat.send(user.userId, id, dto.body, dto.clientMsgId);
     res.status(created ? 201 : 200);
     return message;
@@ -131,6 +148,7 @@ export class RoomsController {
 
   @Post(':id/read')
   @HttpCode(204)
+  @ApiNoContentResponse({ description: 'Read position stored' })
   async read(
     @CurrentUser() user: AuthUser,
     @Param('id', RoomId) id: string,

@@ -6,7 +6,6 @@ import type { HttpLogger } from 'pino-http';
 import { HTTP_LOGGER } from '../logging/logging.module';
 import type { AppConfig } from '../config/config.schema';
 import { LifecycleService } from '../lifecycle/lifecycle.service';
-import { ConfiguredIoAdapter } from '../realtime/socket-io.adapter';
 import { HttpExceptionFilter, toErrorBody } from './http-exception.filter';
 import { rejectUnsafeText } from './safe-text';
 
@@ -16,14 +15,13 @@ const LARGE_BODY_ROUTES: Array<{ method: string; path: string; limit: string }> 
   { method: 'POST', path: '/api/notifications', limit: '1mb' },
 ];
 
-/** The HTTP behaviour every instance (and every in-process test app) shares. */
 /** Paths that belong to the API, never to the web client's static files. */
 const NOT_WEB_CLIENT = /^\/(api|health|metrics|docs)(\/|$|-)/;
 
+/** The HTTP behaviour every instance shares (the Socket.IO adapter is set up by main.ts). */
 export function configureHttp(app: INestApplication, config: AppConfig): void {
   const expressApp = app as NestExpressApplication;
   const lifecycle = app.get(LifecycleService);
-  app.useWebSocketAdapter(new ConfiguredIoAdapter(app, config, () => lifecycle.draining));
   if (config.corsOrigins.length > 0) {
     app.enableCors({
       origin: config.corsOrigins.includes('*') ? true : config.corsOrigins,

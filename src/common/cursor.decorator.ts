@@ -1,7 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
 import { IsInt, Max, Min } from 'class-validator';
-import { MAX_CURSOR, parseCursor } from '../realtime/sse';
+import { MAX_CURSOR, parseCursor } from './cursor';
 
 /**
  * A seq cursor in a query string: digits only ("1e3", "0x10", " 1" are refused), 0..MAX_CURSOR.

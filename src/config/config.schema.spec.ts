@@ -64,6 +64,28 @@ describe('parseConfig', () => {
     );
   });
 
+  it.each([
+    ['61 * * * *', /out of range/],
+    ['0 9 * * 8', /out of range/],
+    ['*/0 * * * *', /step of zero/],
+    ['* * * * * * *', /Too many fields/],
+    ['every monday', /must be a cron expression/],
+    ['', /must be a cron expression/],
+    ['0 0 31 2 *', /must be a cron expression that fires/],
+  ])('refuses WEIGHT_REMINDER_CRON=%j with the cron library', (value, reason) => {
+    const parse = () => parseConfig({ WEIGHT_REMINDER_CRON: value });
+    expect(parse).toThrow(ConfigError);
+    expect(parse).toThrow(/^Invalid configuration: WEIGHT_REMINDER_CRON must be a cron expression/);
+    expect(parse).toThrow(reason);
+  });
+
+  it.each(['0 9 * * 1', '0 9 * * MON', '30 8 * * 1-5', '*/2 * * * * *', '@weekly'])(
+    'accepts WEIGHT_REMINDER_CRON=%j',
+    (value) => {
+      expect(parseConfig({ WEIGHT_REMINDER_CRON: value }).reminders.cron).toBe(value);
+    },
+  );
+
   it('requires shared secrets once Postgres or Redis is configured', () => {
     expect(() => parseConfig({ REDIS_URL: 'redis://127.0.0.1:6379' })).toThrow(
       /JWT_SECRET is required/,

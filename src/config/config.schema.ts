@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { CronTime, validateCronExpression } from 'cron';
 import { z } from 'zod';
 
 /** Thrown for a bad configuration value; `main.ts` prints its message alone and exits 1. */
@@ -13,16 +14,25 @@ const optionalString = z
   .transform((v) => (v === '' ? undefined : v))
   .optional();
 
-// Cron: 5 fields, or 6 with a leading seconds field. Each field is checked for the characters
-// cron allows; the scheduler validates the ranges again when the job is registered.
-const cronField = /^[\d*,/\-A-Za-z?LW#]+$/;
+// Cron: checked by the `cron` library itself (the one @nestjs/schedule and the reminder
+// scheduler run), so what starts is what runs: 5 fields, 6 with leading seconds, or a preset
+// such as @weekly. An expression that never fires (31 February) is refused too.
 const cron = z
   .string()
   .trim()
-  .refine((v) => {
-    const parts = v.split(/\s+/);
-    return (parts.length === 5 || parts.length === 6) && parts.every((p) => cronField.test(p));
-  }, 'must be a cron expression of 5 or 6 fields');
+  .superRefine((expression, ctx) => {
+    const check = validateCronExpression(expression);
+    if (!check.valid) {
+      const reason = check.error?.message ?? 'not understood';
+      ctx.addIssue({ code: 'custom', message: `must be a cron expression (${reason})` });
+      return;
+    }
+    try {
+      new CronTime(expression).sendAt();
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be a cron expression that fires' });
+    }
+  });
 
 const timeZone = z
   .string()

@@ -1,12 +1,15 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 
-/** OpenAPI for the REST API at /docs (UI) and /docs-json (document). Socket and SSE events: docs/realtime-api.md. */
+/**
+ * OpenAPI for the REST API at /docs (UI) and /docs-json (document), committed as
+ * docs/openapi.json (`npm run openapi`). Socket and SSE events: docs/asyncapi.yaml.
+ */
 export function setupOpenApi(app: INestApplication): void {
   const config = new DocumentBuilder()
     .setTitle('realtime-service')
     .setDescription(
-      'Chat, notifications, stocks and reminders. Streams (SSE) are listed here too; their event formats and the Socket.IO events are described in docs/realtime-api.md.',
+      'Chat, notifications, stocks and reminders. Streams (SSE) are listed here too; their events and the Socket.IO events are described by docs/asyncapi.yaml (AsyncAPI 3) and docs/realtime-api.md.',
     )
     .setVersion('1')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, 'bearer')

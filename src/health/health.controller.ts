@@ -1,4 +1,4 @@
-import { ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
 import {
   HealthCheck,
@@ -9,6 +9,7 @@ import {
 import { Public } from '../auth/auth.decorators';
 import { LifecycleService } from '../lifecycle/lifecycle.service';
 import { BusHealthIndicator } from './bus.health';
+import { LiveResponse } from './dto/health.dto';
 
 @Public()
 @ApiTags('operations')
@@ -23,7 +24,8 @@ export class HealthController {
 
   /** The process is up and serving HTTP. */
   @Get('live')
-  live(): { status: 'ok' } {
+  @ApiOkResponse({ type: LiveResponse })
+  live(): LiveResponse {
     return { status: 'ok' };
   }
 

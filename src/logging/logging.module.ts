@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Module } from '@nestjs/common';
-import pino, { type Logger as Pino } from 'pino';
+import pino, { type Logger as Pino, type TransportSingleOptions } from 'pino';
 import { pinoHttp, type HttpLogger } from 'pino-http';
 import { APP_CONFIG, type AppConfig } from '../config/app.config';
 import { AppLogger } from './app-logger';
@@ -29,11 +29,43 @@ export function withoutTicket(url: string | undefined): string | undefined {
   return url?.replace(/([?&]ticket=)[^&]*/gi, '$1[Redacted]');
 }
 
+/** Whether a package can be loaded here (pino-pretty is a dev dependency: not in the image). */
+const installed = (name: string): boolean => {
+  try {
+    require.resolve(name);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * NODE_ENV=development (the default when it is unset): lines for a person, through pino-pretty
+ * in pino's worker thread, with the context before the message. Otherwise (production, test),
+ * or without pino-pretty installed, one JSON line per event on stdout. Either way the lines are
+ * redacted first, in this thread: the transport only sees what JSON would have shown.
+ */
+export function logTransport(
+  env: AppConfig['env'],
+  canLoad: (name: string) => boolean = installed,
+): TransportSingleOptions | undefined {
+  if (env !== 'development' || !canLoad('pino-pretty')) return undefined;
+  return {
+    target: 'pino-pretty',
+    options: {
+      translateTime: 'SYS:HH:MM:ss.l',
+      ignore: 'pid,hostname,instance,context',
+      messageFormat: '{if context}[{context}] {end}{msg}',
+    },
+  };
+}
+
 function rootLogger(config: AppConfig): Pino {
   return pino({
     level: config.logLevel,
     base: { instance: config.instanceId },
     redact: { paths: REDACTED_PATHS, censor: '[Redacted]' },
+    transport: logTransport(config.env),
   });
 }
 
@@ -71,7 +103,7 @@ function httpLogger(logger: Pino): HttpLogger {
 }
 
 /**
- * Structured JSON logs (pino): one line per request with a request id (taken from X-Request-Id
+ * Structured logs (pino; JSON but in development, see `logTransport`): one line per request with a request id (taken from X-Request-Id
  * when it is sane, else generated) and this instance's id on every line. `main.ts` installs
  * AppLogger as Nest's logger and HTTP_LOGGER as the first express middleware.
  */

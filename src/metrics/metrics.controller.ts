@@ -1,4 +1,4 @@
-import { ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { Controller, Get, Header, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { Public } from '../auth/auth.decorators';
@@ -12,6 +12,10 @@ export class MetricsController {
 
   @Get()
   @Header('Cache-Control', 'no-store')
+  @ApiOkResponse({
+    description: 'Prometheus text exposition format',
+    content: { 'text/plain': { schema: { type: 'string' } } },
+  })
   async scrape(@Res() res: Response): Promise<void> {
     const body = await this.metrics.registry.metrics();
     res.setHeader('Content-Type', this.metrics.registry.contentType);

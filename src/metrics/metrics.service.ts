@@ -6,7 +6,8 @@ export type Transport = 'sse' | 'ndjson' | 'longpoll' | 'socket' | 'poll';
 
 /**
  * The instance's Prometheus registry. Counters and histograms are updated where things happen;
- * gauges read their value from the owning feature when scraped.
+ * gauges, and counters whose totals a feature keeps, read their value from it when scraped.
+ * Whatever only grows (published, failed, dropped, delivered) is a counter named `…_total`.
  */
 @Injectable()
 export class Metrics {
@@ -77,13 +78,13 @@ export class Metrics {
 
   constructor(bus: Bus) {
     collectDefaultMetrics({ register: this.registry });
-    this.gauge(
-      'realtime_bus_published',
+    this.counter(
+      'realtime_bus_published_total',
       'Events published on the bus by this instance',
       () => bus.stats().published,
     );
-    this.gauge(
-      'realtime_bus_publish_failures',
+    this.counter(
+      'realtime_bus_publish_failures_total',
       'Bus publishes that failed (Redis down or hung)',
       () => bus.stats().publishFailures,
     );
@@ -115,7 +116,26 @@ export class Metrics {
     });
   }
 
-  /** A gauge whose value is read from `read` at scrape time. */
+  /**
+   * A counter (`…_total`) whose running total its owner keeps: read from `read` at scrape time
+   * and added as the difference since the last scrape. For figures that only grow; a figure that
+   * goes up and down is a gauge.
+   */
+  counter(name: `${string}_total`, help: string, read: () => number): void {
+    let seen = 0;
+    new Counter({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        const total = read();
+        if (total > seen) this.inc(total - seen);
+        seen = Math.max(seen, total);
+      },
+    });
+  }
+
+  /** A gauge whose value is read from `read` at scrape time: what there is now (open, queued). */
   gauge(name: string, help: string, read: () => number): void {
     new Gauge({
       name,

@@ -1,4 +1,13 @@
-import { ApiBearerAuth, ApiCookieAuth, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import {
+  ApiAcceptedResponse,
+  ApiBearerAuth,
+  ApiCookieAuth,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiQuery,
+  ApiSecurity,
+  ApiTags,
+} from '@nestjs/swagger';
 import {
   BadRequestException,
   Body,
@@ -17,17 +26,20 @@ import type { Request, Response } from 'express';
 import type { AuthUser } from '../auth/auth-user';
 import { ApiKeyAuth, CurrentUser, StreamAuth } from '../auth/auth.decorators';
 import { Metrics } from '../metrics/metrics.service';
-import { parseCursor } from '../realtime/sse';
 import { NDJSON_FRAMING, SSE_FRAMING } from '../realtime/stream-framing';
-import { PollQuery, PublishNotificationDto, StreamQuery, WaitQuery } from './dto/notifications.dto';
+import { parseCursor } from '../common/cursor';
+import {
+  NotificationPageResponse,
+  PollQuery,
+  PublishNotificationDto,
+  PublishResultResponse,
+  StreamQuery,
+  UnreadCountResponse,
+  WaitQuery,
+} from './dto/notifications.dto';
 import { NotificationStreams } from './notification-streams.service';
-import type { NotificationView } from './notification.views';
 import { NotificationsService } from './notifications.service';
-
-interface Page {
-  items: NotificationView[];
-  lastSeq: number;
-}
+import { EventStreamResponse } from '../docs/event-stream';
 
 @ApiTags('notifications')
 @ApiBearerAuth('bearer')
@@ -42,7 +54,11 @@ export class NotificationsController {
 
   /** Polling: everything after the cursor, ascending. */
   @Get()
-  async poll(@CurrentUser() user: AuthUser, @Query() q: PollQuery): Promise<Page> {
+  @ApiOkResponse({ type: NotificationPageResponse })
+  async poll(
+    @CurrentUser() user: AuthUser,
+    @Query() q: PollQuery,
+  ): Promise<NotificationPageResponse> {
     const items = await this.notifications.list(user.userId, q.after, q.limit);
     for (const n of items) this.metrics.delivered('poll', 'notification', n.createdAt);
     return { items, lastSeq: items.length > 0 ? items[items.length - 1].seq : q.after };
@@ -50,7 +66,15 @@ export class NotificationsController {
 
   @StreamAuth()
   @Get('wait')
-  wait(@CurrentUser() user: AuthUser, @Query() q: WaitQuery, @Req() req: Request): Promise<Page> {
+  @ApiOkResponse({
+    type: NotificationPageResponse,
+    description: 'As soon as a notification after the cursor exists; no items at the timeout',
+  })
+  wait(
+    @CurrentUser() user: AuthUser,
+    @Query() q: WaitQuery,
+    @Req() req: Request,
+  ): Promise<NotificationPageResponse> {
     return this.streams.wait(user, q.after, q.timeout, req);
   }
 
@@ -61,6 +85,7 @@ export class NotificationsController {
     description: 'single-use stream ticket (POST /api/auth/stream-ticket)',
   })
   @Get('stream')
+  @EventStreamResponse('notification and resync events')
   async stream(
     @CurrentUser() user: AuthUser,
     @Query() q: StreamQuery,
@@ -85,6 +110,7 @@ export class NotificationsController {
     description: 'single-use stream ticket (POST /api/auth/stream-ticket)',
   })
   @Get('ndjson')
+  @EventStreamResponse('an open line, notification, resync and heartbeat lines', 'ndjson')
   async ndjson(
     @CurrentUser() user: AuthUser,
     @Query() q: StreamQuery,
@@ -98,18 +124,21 @@ export class NotificationsController {
   }
 
   @Get('unread-count')
-  async unreadCount(@CurrentUser() user: AuthUser): Promise<{ count: number }> {
+  @ApiOkResponse({ type: UnreadCountResponse })
+  async unreadCount(@CurrentUser() user: AuthUser): Promise<UnreadCountResponse> {
     return { count: await this.notifications.unreadCount(user.userId) };
   }
 
   @Post('read-all')
   @HttpCode(204)
+  @ApiNoContentResponse({ description: 'Every notification is read' })
   async readAll(@CurrentUser() user: AuthUser): Promise<void> {
     await this.notifications.markAllRead(user.userId);
   }
 
   @Post(':id/read')
   @HttpCode(204)
+  @ApiNoContentResponse({ description: 'The notification is read' })
   async read(
     @CurrentUser() user: AuthUser,
     @Param('id', new ParseUUIDPipe({ version: undefined })) id: string,
@@ -122,9 +151,8 @@ export class NotificationsController {
   @ApiSecurity('api-key')
   @Post()
   @HttpCode(202)
-  async publish(
-    @Body() dto: PublishNotificationDto,
-  ): Promise<{ created: number; duplicates: number; unknown: number }> {
+  @ApiAcceptedResponse({ type: PublishResultResponse })
+  async publish(@Body() dto: PublishNotificationDto): Promise<PublishResultResponse> {
     const { created, duplicates, unknown } = await this.notifications.notify(dto.userIds, {
       kind: dto.kind,
       title: dto.title,

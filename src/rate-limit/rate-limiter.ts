@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { RedisClient } from '../redis/redis.connections';
 import { InjectConfig, type AppConfig } from '../config/app.config';
 import { RedisConnections } from '../redis/redis.connections';
+import { withScripts } from '../redis/scripts';
 
 export interface RateDecision {
   allowed: boolean;
@@ -39,7 +40,7 @@ if count > 0 then redis.call('DECR', KEYS[1]) end
 return 0
 `;
 
-/** The scripts as commands: ioredis sends them by SHA (EVALSHA), loading them once per server. */
+/** The scripts as commands (`withScripts`). */
 interface RateCommands {
   /** (number of keys, ...keys, ...[limit, windowMs] per key) */
   rtRateConsumeMany(...args: Array<string | number>): Promise<number[]>;
@@ -134,11 +135,13 @@ export class RateLimiter {
     @InjectConfig() private readonly config: AppConfig,
   ) {
     const redis = connections.command;
-    if (redis !== null) {
-      redis.defineCommand('rtRateConsumeMany', { lua: CONSUME_MANY });
-      redis.defineCommand('rtRateRefund', { numberOfKeys: 1, lua: REFUND });
-    }
-    this.redis = redis as (RedisClient & RateCommands) | null;
+    this.redis =
+      redis === null
+        ? null
+        : withScripts<RateCommands>(redis, {
+            rtRateConsumeMany: { lua: CONSUME_MANY },
+            rtRateRefund: { numberOfKeys: 1, lua: REFUND },
+          });
     this.cluster = connections.cluster;
   }
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { parseSse } from '../../test/helpers/sse';
-import { parseCursor, sseComment, sseEvent, MAX_CURSOR } from './sse';
+import { parseSse } from './sse-parser';
+import { sseComment, sseEvent } from './sse';
 
 /** Any string at all, including CR, LF, NUL, lone surrogates and field-looking text. */
 const hostile = fc.oneof(
@@ -82,26 +82,5 @@ describe('SSE encoder, for any input', () => {
         ).toBe(true);
       }),
     );
-  });
-});
-
-describe('cursor parser, for any input', () => {
-  it('accepts exactly the canonical non-negative integers up to MAX_CURSOR', () => {
-    fc.assert(
-      fc.property(
-        fc.oneof(fc.string(), fc.integer().map(String), fc.double().map(String)),
-        (text) => {
-          const result = parseCursor(text);
-          if (text === '') return expect(result).toBeNull();
-          if (result === 'invalid') return;
-          expect(Number.isSafeInteger(result)).toBe(true);
-          expect(result).toBeGreaterThanOrEqual(0);
-          expect(result).toBeLessThanOrEqual(MAX_CURSOR);
-          expect(text).toMatch(/^\d+$/);
-        },
-      ),
-      { numRuns: 1000 },
-    );
-    fc.assert(fc.property(fc.maxSafeNat(), (n) => expect(parseCursor(String(n))).toBe(n)));
   });
 });

@@ -1,4 +1,4 @@
-import { jitteredRetryMs, parseCursor, sseComment, sseEvent, sseRetry } from './sse';
+import { jitteredRetryMs, sseComment, sseEvent, sseRetry } from './sse';
 
 describe('reconnection delay', () => {
   it('is spread over 1-5 s per stream, so a restart does not bring every client back at once', () => {
@@ -37,29 +37,5 @@ describe('SSE framing', () => {
     expect(sseComment('hb')).toBe(': hb\n\n');
     expect(sseComment('a\nb')).toBe(': a b\n\n');
     expect(sseRetry(3000)).toBe('retry: 3000\n\n');
-  });
-});
-
-describe('parseCursor', () => {
-  it.each([
-    ['0', 0],
-    ['42', 42],
-    ['9007199254740991', 9007199254740991],
-    [undefined, null],
-    ['', null],
-  ])('%j -> %j', (input, expected) => expect(parseCursor(input)).toBe(expected));
-
-  it.each([
-    '-1',
-    '1.5',
-    'abc',
-    ' 1',
-    '1e3',
-    '0x10',
-    '9007199254740992',
-    '99999999999999999',
-    ['1'],
-  ])('%j is invalid', (input) => {
-    expect(parseCursor(input)).toBe('invalid');
   });
 });

@@ -1,9 +1,8 @@
-import { ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { BadRequestException, Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { ApiKeyAuth } from '../auth/auth.decorators';
-import { RunReminderDto } from './dto/run-reminder.dto';
+import { JobRunListResponse, ReminderRunResponse, RunReminderDto } from './dto/run-reminder.dto';
 import { JobRunsRepository } from './job-runs.repository';
-import type { JobRunView } from './job-runs.views';
 import { WeightReminderScheduler } from './weight-reminder.scheduler';
 
 @ApiKeyAuth()
@@ -18,9 +17,8 @@ export class AdminJobsController {
 
   @Post('weight-reminder/run')
   @HttpCode(200)
-  async runWeightReminder(
-    @Body() dto: RunReminderDto,
-  ): Promise<{ periodKey: string; usersNotified: number; skipped: number }> {
+  @ApiOkResponse({ type: ReminderRunResponse })
+  async runWeightReminder(@Body() dto: RunReminderDto): Promise<ReminderRunResponse> {
     const asOf = dto.asOf === undefined ? new Date() : new Date(dto.asOf);
     if (
       Number.isNaN(asOf.getTime()) ||
@@ -34,7 +32,8 @@ export class AdminJobsController {
   }
 
   @Get('runs')
-  async listRuns(): Promise<{ items: JobRunView[] }> {
+  @ApiOkResponse({ type: JobRunListResponse })
+  async listRuns(): Promise<JobRunListResponse> {
     return { items: await this.runs.list(50) };
   }
 }

@@ -6,6 +6,7 @@ import {
 } from '@nestjs/common';
 import { InjectConfig, type AppConfig } from '../config/app.config';
 import { RedisConnections, type RedisClient } from '../redis/redis.connections';
+import { withScripts } from '../redis/scripts';
 import { stocksKey } from './redis-quote.store';
 import type { QuoteInput } from './quote';
 import { StocksService } from './stocks.service';
@@ -25,6 +26,12 @@ const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 `;
+
+/** The lock scripts as commands (`withScripts`): (key, holder[, ttlMs]) → 1 if it held the lock. */
+interface LockCommands {
+  rtLockRenew(key: string, holder: string, ttlMs: number): Promise<number>;
+  rtLockRelease(key: string, holder: string): Promise<number>;
+}
 
 /** A standard normal sample (Box-Muller). */
 function gaussian(): number {
@@ -48,7 +55,7 @@ function seedPrice(symbol: string): number {
 @Injectable()
 export class MarketSimulator implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('MarketSimulator');
-  private readonly redis: RedisClient | null;
+  private readonly redis: (RedisClient & LockCommands) | null;
   private readonly lockKey: string;
   private leader = false;
   private ticking = false;
@@ -61,7 +68,13 @@ export class MarketSimulator implements OnApplicationBootstrap, OnApplicationShu
     redis: RedisConnections,
     @InjectConfig() private readonly config: AppConfig,
   ) {
-    this.redis = redis.command;
+    this.redis =
+      redis.command === null
+        ? null
+        : withScripts<LockCommands>(redis.command, {
+            rtLockRenew: { numberOfKeys: 1, lua: RENEW },
+            rtLockRelease: { numberOfKeys: 1, lua: RELEASE },
+          });
     this.lockKey = stocksKey(config.redis.prefix, 'producer');
   }
 
@@ -79,9 +92,7 @@ export class MarketSimulator implements OnApplicationBootstrap, OnApplicationShu
     this.stopTicking();
     // Hand over at once instead of making the others wait for the TTL.
     if (this.leader && this.redis !== null) {
-      await this.redis
-        .eval(RELEASE, 1, this.lockKey, this.config.instanceId)
-        .catch(() => undefined);
+      await this.redis.rtLockRelease(this.lockKey, this.config.instanceId).catch(() => undefined);
     }
     this.leader = false;
   }
@@ -94,9 +105,7 @@ export class MarketSimulator implements OnApplicationBootstrap, OnApplicationShu
       try {
         if (this.leader) {
           leader =
-            (await this.redis.eval(
-              RENEW,
-              1,
+            (await this.redis.rtLockRenew(
               this.lockKey,
               this.config.instanceId,
               PRODUCER_LOCK_TTL_MS,

@@ -1,4 +1,5 @@
 import type { RedisClient } from '../redis/redis.connections';
+import { withScripts } from '../redis/scripts';
 import { makeQuote, utcDay, type Quote, type QuoteInput } from './quote';
 import { QuoteStore } from './quote.store';
 
@@ -50,26 +51,34 @@ const parse = (symbol: string, value: string): Quote => {
   return makeQuote({ symbol, price: Number(price), ts: Number(ts) }, Number(open));
 };
 
+/** The script as a command (`withScripts`): KEYS first, then ARGV, as described above. */
+interface QuoteCommands {
+  rtStocksAccept(...args: string[]): Promise<Array<number | string>>;
+}
+
 export class RedisQuoteStore extends QuoteStore {
+  private readonly redis: RedisClient & QuoteCommands;
+
   constructor(
-    private readonly redis: RedisClient,
+    redis: RedisClient,
     private readonly prefix: string,
   ) {
     super();
+    this.redis = withScripts<QuoteCommands>(redis, {
+      rtStocksAccept: { numberOfKeys: 3, lua: ACCEPT },
+    });
   }
 
   async accept(inputs: QuoteInput[], fence?: { key: string; holder: string }): Promise<Quote[]> {
     if (inputs.length === 0) return [];
     const args = inputs.flatMap((q) => [q.symbol, String(q.price), String(q.ts), utcDay(q.ts)]);
-    const result = (await this.redis.eval(
-      ACCEPT,
-      3,
+    const result = await this.redis.rtStocksAccept(
       stocksKey(this.prefix, 'latest'),
       stocksKey(this.prefix, 'open:'),
       fence?.key ?? stocksKey(this.prefix, 'producer'),
       fence?.holder ?? '',
       ...args,
-    )) as Array<number | string>;
+    );
     const quotes: Quote[] = [];
     for (let i = 0; i < result.length; i += 2) {
       quotes.push(makeQuote(inputs[Number(result[i])], Number(result[i + 1])));

@@ -1,4 +1,4 @@
-import { ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiOkResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import {
   BadRequestException,
   Body,
@@ -14,9 +14,16 @@ import {
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { ApiKeyAuth, Public } from '../auth/auth.decorators';
-import { IngestQuoteDto, QuoteStreamQuery } from './dto/stocks.dto';
+import { EventStreamResponse } from '../docs/event-stream';
+import {
+  IngestQuoteDto,
+  IngestResultResponse,
+  QuoteListResponse,
+  QuoteResponse,
+  QuoteStreamQuery,
+} from './dto/stocks.dto';
 import { NDJSON_FRAMING, SSE_FRAMING, type StreamFraming } from '../realtime/stream-framing';
-import { SYMBOL_PATTERN, type Quote } from './quote';
+import { SYMBOL_PATTERN } from './quote';
 import { StockStreams } from './stock-streams.service';
 import { StocksService } from './stocks.service';
 
@@ -34,13 +41,15 @@ export class StocksController {
 
   @Public()
   @Get()
-  async list(): Promise<{ items: Quote[] }> {
+  @ApiOkResponse({ type: QuoteListResponse })
+  async list(): Promise<QuoteListResponse> {
     return { items: await this.stocks.all() };
   }
 
   /** Live quotes over SSE: a snapshot per symbol at once, then every new quote. No login needed. */
   @Public()
   @Get('stream')
+  @EventStreamResponse('a quote event per symbol at once, then every new quote')
   stream(@Query() q: QuoteStreamQuery, @Req() req: Request, @Res() res: Response): Promise<void> {
     return this.openStream(q, SSE_FRAMING, req, res);
   }
@@ -48,6 +57,7 @@ export class StocksController {
   /** The same quotes as NDJSON lines (`{"type":"quote","quote":…}`), for fetch-stream readers. */
   @Public()
   @Get('ndjson')
+  @EventStreamResponse('a quote line per symbol at once, then every new quote', 'ndjson')
   ndjson(@Query() q: QuoteStreamQuery, @Req() req: Request, @Res() res: Response): Promise<void> {
     return this.openStream(q, NDJSON_FRAMING, req, res);
   }
@@ -71,7 +81,8 @@ export class StocksController {
 
   @Public()
   @Get(':symbol')
-  async get(@Param('symbol') symbol: string): Promise<Quote> {
+  @ApiOkResponse({ type: QuoteResponse })
+  async get(@Param('symbol') symbol: string): Promise<QuoteResponse> {
     const quote = SYMBOL_PATTERN.test(symbol) ? await this.stocks.get(symbol) : undefined;
     if (quote === undefined) throw new NotFoundException('unknown symbol');
     return quote;
@@ -82,10 +93,11 @@ export class StocksController {
   @ApiSecurity('api-key')
   @Post(':symbol/quotes')
   @HttpCode(202)
+  @ApiAcceptedResponse({ type: IngestResultResponse })
   async ingest(
     @Param('symbol') symbol: string,
     @Body() dto: IngestQuoteDto,
-  ): Promise<{ accepted: boolean }> {
+  ): Promise<IngestResultResponse> {
     if (!SYMBOL_PATTERN.test(symbol))
       throw new BadRequestException('symbol must be 1-10 characters of A-Z, 0-9 and .');
     const ts = dto.ts === undefined ? Date.now() : Date.parse(dto.ts);

@@ -1,4 +1,10 @@
-import { ApiBearerAuth, ApiCookieAuth, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiCookieAuth,
+  ApiCreatedResponse,
+  ApiOkResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import {
   BadRequestException,
   Body,
@@ -11,8 +17,16 @@ import {
 } from '@nestjs/common';
 import type { AuthUser } from '../auth/auth-user';
 import { CurrentUser } from '../auth/auth.decorators';
-import { AddWeightDto, ListWeightsQuery, LookupUserQuery, SetGoalDto } from './dto/users.dto';
-import type { UserView, WeightView } from './user.views';
+import {
+  AddWeightDto,
+  ListWeightsQuery,
+  LookupUserQuery,
+  SetGoalDto,
+  UserResponse,
+  UserSummaryResponse,
+  WeightListResponse,
+  WeightResponse,
+} from './dto/users.dto';
 import { UsersService } from './users.service';
 
 /** Small clock differences between a phone and the server are not "the future". */
@@ -26,17 +40,23 @@ export class UsersController {
   constructor(private readonly users: UsersService) {}
 
   @Get('me')
-  async me(@CurrentUser() user: AuthUser): Promise<UserView> {
+  @ApiOkResponse({ type: UserResponse })
+  async me(@CurrentUser() user: AuthUser): Promise<UserResponse> {
     return this.users.get(user.userId);
   }
 
   @Put('me/goal')
-  async setGoal(@CurrentUser() user: AuthUser, @Body() dto: SetGoalDto): Promise<UserView> {
+  @ApiOkResponse({ type: UserResponse })
+  async setGoal(@CurrentUser() user: AuthUser, @Body() dto: SetGoalDto): Promise<UserResponse> {
     return this.users.setGoal(user.userId, dto.goalWeightKg);
   }
 
   @Post('me/weights')
-  async addWeight(@CurrentUser() user: AuthUser, @Body() dto: AddWeightDto): Promise<WeightView> {
+  @ApiCreatedResponse({ type: WeightResponse })
+  async addWeight(
+    @CurrentUser() user: AuthUser,
+    @Body() dto: AddWeightDto,
+  ): Promise<WeightResponse> {
     const measuredAt = dto.measuredAt === undefined ? new Date() : new Date(dto.measuredAt);
     if (Number.isNaN(measuredAt.getTime()))
       throw new BadRequestException('measuredAt must be an ISO-8601 time');
@@ -50,19 +70,19 @@ export class UsersController {
 
   /** Finds a user by username (to open a direct room with them). */
   @Get('users/lookup')
-  async lookup(
-    @Query() query: LookupUserQuery,
-  ): Promise<Pick<UserView, 'id' | 'username' | 'displayName'>> {
+  @ApiOkResponse({ type: UserSummaryResponse })
+  async lookup(@Query() query: LookupUserQuery): Promise<UserSummaryResponse> {
     const user = await this.users.findByUsername(query.username);
     if (user === null) throw new NotFoundException('user not found');
     return { id: user.id, username: user.username, displayName: user.displayName };
   }
 
   @Get('me/weights')
+  @ApiOkResponse({ type: WeightListResponse })
   async listWeights(
     @CurrentUser() user: AuthUser,
     @Query() query: ListWeightsQuery,
-  ): Promise<{ items: WeightView[] }> {
+  ): Promise<WeightListResponse> {
     return { items: await this.users.listWeights(user.userId, query.limit) };
   }
 }

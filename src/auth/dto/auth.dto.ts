@@ -1,3 +1,4 @@
+import { UserResponse } from '../../users/dto/users.dto';
 import { IsOptional, IsString, Length, Matches, MaxLength, MinLength } from 'class-validator';
 import { Transform } from 'class-transformer';
 
@@ -30,4 +31,16 @@ export class LoginDto {
   @MinLength(1)
   @MaxLength(128)
   password!: string;
+}
+
+export class AuthResponse {
+  user!: UserResponse;
+  /** A JWT; also set as the HttpOnly `access_token` cookie. */
+  accessToken!: string;
+}
+
+export class StreamTicketResponse {
+  /** Opaque, single use: `?ticket=` on one stream (`…/stream`, `…/wait`) opened before expiresAt. */
+  ticket!: string;
+  expiresAt!: string;
 }

@@ -11,6 +11,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { OptionalIntParam } from '../../common/int-param.decorator';
+import type { CallView, IceServer, IceServersView } from '../../contracts';
 
 /** Largest SDP relayed, in bytes (checked in bytes by the service; here in characters). */
 export const MAX_SDP_BYTES = 16 * 1024;
@@ -68,4 +69,35 @@ export class SignalDto {
 export class CallsQuery {
   @OptionalIntParam(1, 100)
   limit: number = 20;
+}
+
+// Responses (classes, so the OpenAPI plugin sees their fields)
+
+export class CallResponse implements CallView {
+  id!: string;
+  roomId!: string;
+  startedBy!: string;
+  /** While live: the users in the call now; once ended: everyone who joined it. */
+  participants!: string[];
+  createdAt!: string;
+  endedAt!: string | null;
+}
+
+export class CallListResponse {
+  /** Newest first. */
+  items!: CallResponse[];
+}
+
+export class IceServerResponse implements IceServer {
+  urls!: string[];
+  /** TURN only: `<unix expiry>:<userId>`. */
+  username?: string;
+  /** TURN only: base64(HMAC-SHA1(TURN_SECRET, username)). */
+  credential?: string;
+}
+
+export class IceServersResponse implements IceServersView {
+  iceServers!: IceServerResponse[];
+  /** How long the TURN credentials stay valid. */
+  ttlSeconds!: number;
 }

@@ -1,3 +1,7 @@
+import { ApiProperty } from '@nestjs/swagger';
+import type { HistoryPage } from '../chat.service';
+import type { MessageView, RoomKind, RoomMember, RoomView } from '../chat.views';
+import type { Page } from '../../common/page-cursor';
 import { CursorParam } from '../../common/cursor.decorator';
 import { OptionalIntParam } from '../../common/int-param.decorator';
 import {
@@ -124,4 +128,66 @@ export class TypingDto {
 export class SocketReadDto extends ReadDto {
   @IsUUID('all')
   roomId!: string;
+}
+
+// Responses: the views as classes, so OpenAPI describes them.
+
+export class RoomResponse implements RoomView {
+  id!: string;
+  name!: string;
+  @ApiProperty({ enum: ['group', 'direct'] })
+  kind!: RoomKind;
+  /** The first 100 members by join order; `memberCount` is the total. */
+  memberIds!: string[];
+  memberCount!: number;
+  /** The seq of the room's latest message; 0 before the first. */
+  lastSeq!: number;
+  createdAt!: string;
+}
+
+export class RoomListItemResponse extends RoomResponse {
+  /** Messages from others after the caller's read position. */
+  unreadCount!: number;
+}
+
+export class RoomPageResponse implements Page<RoomListItemResponse> {
+  /** Newest activity first. */
+  items!: RoomListItemResponse[];
+  /** Opaque: `?cursor=` fetches the next page; null on the last. */
+  @ApiProperty({ type: String, nullable: true })
+  nextCursor!: string | null;
+}
+
+export class RoomMemberResponse implements RoomMember {
+  userId!: string;
+  joinedAt!: string;
+  username!: string;
+  displayName!: string;
+}
+
+export class RoomMemberPageResponse implements Page<RoomMemberResponse> {
+  /** In join order. */
+  items!: RoomMemberResponse[];
+  /** Opaque: `?cursor=` fetches the next page; null on the last. */
+  @ApiProperty({ type: String, nullable: true })
+  nextCursor!: string | null;
+}
+
+export class MessageResponse implements MessageView {
+  id!: string;
+  roomId!: string;
+  /** Per room, from 1, without gaps. */
+  seq!: number;
+  senderId!: string;
+  body!: string;
+  @ApiProperty({ type: String, nullable: true })
+  clientMsgId!: string | null;
+  createdAt!: string;
+}
+
+export class HistoryPageResponse implements HistoryPage {
+  /** Ascending by seq. */
+  items!: MessageResponse[];
+  /** More exist in the direction paged. */
+  hasMore!: boolean;
 }

@@ -1,4 +1,5 @@
 import type { RedisClient } from '../../redis/redis.connections';
+import { withScripts } from '../../redis/scripts';
 import { PresenceStore } from './presence.store';
 
 /** How long an instance's claim on a user lasts without a refresh. */
@@ -70,21 +71,35 @@ end
 return offline
 `;
 
+/** The scripts as commands (`withScripts`): KEYS first, then ARGV, as described above. */
+interface PresenceCommands {
+  rtPresenceConnect(...args: Array<string | number>): Promise<number>;
+  rtPresenceDisconnect(...args: Array<string | number>): Promise<number>;
+  rtPresenceRefresh(...args: Array<string | number>): Promise<unknown>;
+  rtPresenceSweep(...args: Array<string | number>): Promise<unknown>;
+}
+
 export class RedisPresenceStore extends PresenceStore {
+  private readonly redis: RedisClient & PresenceCommands;
+
   constructor(
-    private readonly redis: RedisClient,
+    redis: RedisClient,
     private readonly prefix: string,
     private readonly instanceId: string,
     private readonly ttlMs = PRESENCE_TTL_MS,
   ) {
     super();
+    this.redis = withScripts<PresenceCommands>(redis, {
+      rtPresenceConnect: { numberOfKeys: 2, lua: CONNECT },
+      rtPresenceDisconnect: { numberOfKeys: 2, lua: DISCONNECT },
+      rtPresenceRefresh: { numberOfKeys: 1, lua: REFRESH },
+      rtPresenceSweep: { numberOfKeys: 1, lua: SWEEP },
+    });
   }
 
   async connect(userId: string): Promise<boolean> {
     const now = Date.now();
-    const result = await this.redis.eval(
-      CONNECT,
-      2,
+    const result = await this.redis.rtPresenceConnect(
       this.userKey(userId),
       this.expKey(),
       this.instanceId,
@@ -96,9 +111,7 @@ export class RedisPresenceStore extends PresenceStore {
   }
 
   async disconnect(userId: string): Promise<boolean> {
-    const result = await this.redis.eval(
-      DISCONNECT,
-      2,
+    const result = await this.redis.rtPresenceDisconnect(
       this.userKey(userId),
       this.expKey(),
       this.instanceId,
@@ -113,9 +126,7 @@ export class RedisPresenceStore extends PresenceStore {
     const restored: string[] = [];
     for (let i = 0; i < userIds.length; i += 500) {
       const batch = userIds.slice(i, i + 500);
-      const result = await this.redis.eval(
-        REFRESH,
-        1,
+      const result = await this.redis.rtPresenceRefresh(
         this.expKey(),
         this.instanceId,
         expiresAt,
@@ -141,7 +152,7 @@ export class RedisPresenceStore extends PresenceStore {
   }
 
   async sweep(): Promise<string[]> {
-    const result = await this.redis.eval(SWEEP, 1, this.expKey(), Date.now(), this.prefix, 1000);
+    const result = await this.redis.rtPresenceSweep(this.expKey(), Date.now(), this.prefix, 1000);
     return Array.isArray(result) ? result.map(String) : [];
   }
 

@@ -1,3 +1,5 @@
+import { ApiProperty } from '@nestjs/swagger';
+import type { NotificationView } from '../notification.views';
 import {
   ArrayMaxSize,
   ArrayMinSize,
@@ -73,4 +75,40 @@ export class PublishNotificationDto {
   @IsString()
   @Length(1, 200)
   dedupeKey?: string;
+}
+
+// Responses: the views as classes, so OpenAPI describes them.
+
+export class NotificationResponse implements NotificationView {
+  id!: string;
+  /** Per user, from 1, without gaps; the same on every transport. */
+  seq!: number;
+  /** weight_reminder, price_alert, system, or what a publisher named. */
+  kind!: string;
+  title!: string;
+  body!: string;
+  @ApiProperty({ type: 'object', additionalProperties: true })
+  data!: Record<string, unknown>;
+  createdAt!: string;
+  @ApiProperty({ type: String, nullable: true })
+  readAt!: string | null;
+}
+
+export class NotificationPageResponse {
+  /** Ascending by seq. */
+  items!: NotificationResponse[];
+  /** The seq of the last item returned, or `after` when none. */
+  lastSeq!: number;
+}
+
+export class UnreadCountResponse {
+  count!: number;
+}
+
+export class PublishResultResponse {
+  created!: number;
+  /** Recipients that already had a notification with this dedupeKey. */
+  duplicates!: number;
+  /** User ids that do not exist (skipped). */
+  unknown!: number;
 }

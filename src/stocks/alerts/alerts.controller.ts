@@ -1,4 +1,11 @@
-import { ApiBearerAuth, ApiCookieAuth, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiCookieAuth,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import {
   Body,
   Controller,
@@ -11,9 +18,8 @@ import {
 } from '@nestjs/common';
 import type { AuthUser } from '../../auth/auth-user';
 import { CurrentUser } from '../../auth/auth.decorators';
-import { CreateAlertDto } from '../dto/stocks.dto';
+import { AlertListResponse, AlertResponse, CreateAlertDto } from '../dto/stocks.dto';
 import { AlertsService } from './alerts.service';
-import type { AlertView } from './alerts.views';
 
 @ApiTags('alerts')
 @ApiBearerAuth('bearer')
@@ -23,17 +29,20 @@ export class AlertsController {
   constructor(private readonly alerts: AlertsService) {}
 
   @Post()
-  create(@CurrentUser() user: AuthUser, @Body() dto: CreateAlertDto): Promise<AlertView> {
+  @ApiCreatedResponse({ type: AlertResponse })
+  create(@CurrentUser() user: AuthUser, @Body() dto: CreateAlertDto): Promise<AlertResponse> {
     return this.alerts.create(user.userId, dto.symbol, dto.direction, dto.price);
   }
 
   @Get()
-  async list(@CurrentUser() user: AuthUser): Promise<{ items: AlertView[] }> {
+  @ApiOkResponse({ type: AlertListResponse })
+  async list(@CurrentUser() user: AuthUser): Promise<AlertListResponse> {
     return { items: await this.alerts.list(user.userId) };
   }
 
   @Delete(':id')
   @HttpCode(204)
+  @ApiNoContentResponse({ description: 'The alert is gone' })
   async remove(
     @CurrentUser() user: AuthUser,
     @Param('id', new ParseUUIDPipe({ version: undefined })) id: string,

@@ -1,3 +1,6 @@
+import { ApiProperty } from '@nestjs/swagger';
+import type { AlertView } from '../alerts/alerts.views';
+import type { Quote } from '../quote';
 import { IsIn, IsISO8601, IsNumber, IsOptional, IsString, Matches, Max } from 'class-validator';
 import { IsPositive } from 'class-validator';
 
@@ -32,4 +35,41 @@ export class CreateAlertDto {
   @IsPositive()
   @Max(1e12)
   price!: number;
+}
+
+// Responses: the views as classes, so OpenAPI describes them.
+
+export class QuoteResponse implements Quote {
+  symbol!: string;
+  price!: number;
+  /** Against the symbol's first quote of the current UTC day. */
+  change!: number;
+  changePct!: number;
+  ts!: string;
+}
+
+export class QuoteListResponse {
+  /** The latest quote per symbol. */
+  items!: QuoteResponse[];
+}
+
+export class IngestResultResponse {
+  /** false: older than the symbol's latest quote (accepted and ignored). */
+  accepted!: boolean;
+}
+
+export class AlertResponse implements AlertView {
+  id!: string;
+  symbol!: string;
+  @ApiProperty({ enum: ['above', 'below'] })
+  direction!: 'above' | 'below';
+  price!: number;
+  /** false once it fired. */
+  active!: boolean;
+  @ApiProperty({ type: String, nullable: true })
+  triggeredAt!: string | null;
+}
+
+export class AlertListResponse {
+  items!: AlertResponse[];
 }

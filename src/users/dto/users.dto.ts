@@ -1,3 +1,5 @@
+import { ApiProperty } from '@nestjs/swagger';
+import type { UserView } from '../user.views';
 import { OptionalIntParam } from '../../common/int-param.decorator';
 import {
   IsISO8601,
@@ -39,4 +41,34 @@ export class LookupUserQuery {
   @IsString()
   @Matches(/^[a-z0-9_]{1,32}$/, { message: 'username must be 1-32 characters of a-z, 0-9 and _' })
   username!: string;
+}
+
+// Responses: the views as classes, so OpenAPI describes them.
+
+export class UserResponse implements UserView {
+  id!: string;
+  username!: string;
+  displayName!: string;
+  /** kg; null until a goal is set. */
+  @ApiProperty({ type: Number, nullable: true })
+  goalWeightKg!: number | null;
+  createdAt!: string;
+}
+
+/** Another user, as a lookup finds them. */
+export class UserSummaryResponse implements Pick<UserView, 'id' | 'username' | 'displayName'> {
+  id!: string;
+  username!: string;
+  displayName!: string;
+}
+
+export class WeightResponse {
+  id!: string;
+  weightKg!: number;
+  measuredAt!: string;
+}
+
+export class WeightListResponse {
+  /** Newest first (by measuredAt). */
+  items!: WeightResponse[];
 }
