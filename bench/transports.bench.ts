@@ -1,7 +1,7 @@
 /**
  * Scenario 5, the transports compared: one notification every few seconds to every one of N
  * users (1,000 by default), delivered by polling (every user polls once a second), long-polling,
- * SSE and Socket.IO, one transport after another against the same instance of the service. For
+ * SSE, NDJSON and Socket.IO, one transport after another against the same instance of the service. For
  * each: the HTTP requests the clients made, the bytes that crossed TCP in each direction, the
  * latency from publish to receipt of every delivered notification, and the server's CPU time.
  *
@@ -32,6 +32,7 @@
 import { Agent, request, type ClientRequest, type IncomingMessage } from 'node:http';
 import { createServer, connect, type Server as NetServer, type Socket } from 'node:net';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import type { NotificationNdjsonLine } from '../src/contracts';
 import { TEST_API_KEY } from '../test/helpers/env';
 import { createDatabase, seedUsers, type BenchDatabase, type SeededUser } from './lib/database';
 import { pinLoadClient } from './lib/machine';
@@ -63,7 +64,7 @@ const OPEN_CONCURRENCY = 50;
 const OPEN_TIMEOUT_MS = 60_000;
 /** What EventSource does when a stream ends: wait the server's `retry:` (2 s), then resume. */
 const SSE_RETRY_MS = 2000;
-const ALL_TRANSPORTS = ['polling', 'long-polling', 'sse', 'socket.io'] as const;
+const ALL_TRANSPORTS = ['polling', 'long-polling', 'sse', 'ndjson', 'socket.io'] as const;
 type TransportName = (typeof ALL_TRANSPORTS)[number];
 const TRANSPORTS = (process.env.BENCH_TX_TRANSPORTS ?? ALL_TRANSPORTS.join(','))
   .split(',')
@@ -223,11 +224,11 @@ interface ClientCounters {
   requests: number;
   /** Requests or connections that failed (errors, non-2xx), not counting the ones we cut at the end. */
   errors: number;
-  /** SSE streams that ended while the phase was running and were reopened, as EventSource would. */
+  /** Streams that ended while the phase was running and were reopened, as EventSource would. */
   reconnects: number;
   /** Polls that could not start on time because the previous one had not returned. */
   latePolls: number;
-  /** SSE heartbeat comments received. */
+  /** Stream heartbeats received (SSE comments, NDJSON heartbeat lines). */
   heartbeats: number;
 }
 
@@ -435,10 +436,61 @@ function longPolling(ctx: PhaseContext): Transport {
 }
 
 /**
- * SSE: one `GET /api/notifications/stream` per user, held open. A stream that ends while the
- * phase runs is reopened after the server's `retry:` with the last id, as EventSource does.
+ * Reads one stream's chunks and calls `event` with each complete notification and `heartbeat`
+ * with each heartbeat, in the stream's framing.
  */
-function sse(ctx: PhaseContext): Transport {
+type StreamParser = (chunk: string, on: (n: unknown) => void, heartbeat: () => void) => void;
+
+function sseParser(): StreamParser {
+  let buffered = '';
+  return (chunk, on, heartbeat) => {
+    buffered += chunk;
+    let end: number;
+    while ((end = buffered.indexOf('\n\n')) >= 0) {
+      const block = buffered.slice(0, end);
+      buffered = buffered.slice(end + 2);
+      let event = 'message';
+      const data: string[] = [];
+      for (const line of block.split('\n')) {
+        if (line.startsWith(':')) heartbeat();
+        else if (line.startsWith('event: ')) event = line.slice(7);
+        else if (line.startsWith('data: ')) data.push(line.slice(6));
+      }
+      if (event === 'notification') on(JSON.parse(data.join('\n')) as unknown);
+    }
+  };
+}
+
+function ndjsonParser(): StreamParser {
+  let buffered = '';
+  return (chunk, on, heartbeat) => {
+    buffered += chunk;
+    let end: number;
+    while ((end = buffered.indexOf('\n')) >= 0) {
+      const line = JSON.parse(buffered.slice(0, end)) as NotificationNdjsonLine;
+      buffered = buffered.slice(end + 1);
+      if (line.type === 'notification') on(line.notification);
+      else if (line.type === 'heartbeat') heartbeat();
+    }
+  };
+}
+
+const STREAMS = {
+  sse: { path: '/api/notifications/stream', accept: 'text/event-stream', parser: sseParser },
+  ndjson: {
+    path: '/api/notifications/ndjson',
+    accept: 'application/x-ndjson',
+    parser: ndjsonParser,
+  },
+} as const;
+
+/**
+ * SSE and NDJSON: one `GET` of the stream per user, held open. A stream that ends while the
+ * phase runs is reopened after the server's `retry:` with the last seq, as EventSource does (and
+ * a fetch-stream client would, with its own delay).
+ */
+function stream(ctx: PhaseContext, kind: keyof typeof STREAMS): Transport {
+  const spec = STREAMS[kind];
   let running = true;
   // Each stream is its own connection for as long as it lives: nothing to keep alive or share.
   const agent = new Agent({ keepAlive: false, maxSockets: Infinity });
@@ -463,19 +515,19 @@ function sse(ctx: PhaseContext): Transport {
         {
           host: '127.0.0.1',
           port: ctx.proxy.port,
-          path: `/api/notifications/stream?after=${cursor}`,
+          path: `${spec.path}?after=${cursor}`,
           agent,
-          headers: { authorization: `Bearer ${user.token}`, accept: 'text/event-stream' },
+          headers: { authorization: `Bearer ${user.token}`, accept: spec.accept },
         },
         (res: IncomingMessage) => {
           if (res.statusCode !== 200) {
             ctx.counters.errors++;
             res.resume();
             requests.delete(req);
-            reject(new Error(`SSE stream: status ${res.statusCode ?? 0}`));
+            reject(new Error(`${kind} stream: status ${res.statusCode ?? 0}`));
             return;
           }
-          let buffered = '';
+          const parse = spec.parser();
           res.setEncoding('utf8');
           res.on('data', (chunk: string) => {
             const at = performance.now();
@@ -483,23 +535,14 @@ function sse(ctx: PhaseContext): Transport {
               started = true;
               resolve();
             }
-            buffered += chunk;
-            let end: number;
-            while ((end = buffered.indexOf('\n\n')) >= 0) {
-              const block = buffered.slice(0, end);
-              buffered = buffered.slice(end + 2);
-              let event = 'message';
-              const data: string[] = [];
-              for (const line of block.split('\n')) {
-                if (line.startsWith(':')) ctx.counters.heartbeats++;
-                else if (line.startsWith('event: ')) event = line.slice(7);
-                else if (line.startsWith('data: ')) data.push(line.slice(6));
-              }
-              if (event === 'notification') {
-                const seq = ctx.deliveries.record(u, JSON.parse(data.join('\n')) as unknown, at);
+            parse(
+              chunk,
+              (notification) => {
+                const seq = ctx.deliveries.record(u, notification, at);
                 if (seq !== null) lastId = seq;
-              }
-            }
+              },
+              () => ctx.counters.heartbeats++,
+            );
           });
           res.on('end', () => {
             requests.delete(req);
@@ -558,7 +601,8 @@ function socketIo(ctx: PhaseContext): Transport {
 const MAKERS: Record<TransportName, (ctx: PhaseContext) => Transport> = {
   polling,
   'long-polling': longPolling,
-  sse,
+  sse: (ctx) => stream(ctx, 'sse'),
+  ndjson: (ctx) => stream(ctx, 'ndjson'),
   'socket.io': socketIo,
 };
 
@@ -817,7 +861,7 @@ function markdown(results: PhaseResult[]): string {
         `${rate.toFixed(2)} polls per user per second achieved in the window, ${int(r.client.latePolls)} polls late in the phase`,
       );
     }
-    if (r.transport === 'sse')
+    if (r.transport === 'sse' || r.transport === 'ndjson')
       extra.push(`${int(r.client.heartbeats)} heartbeats, ${r.client.reconnects} reconnects`);
     extra.push(
       `publish POST answered in p50 ${r.publishRequestMs.p50} ms, max ${r.publishRequestMs.max} ms`,
