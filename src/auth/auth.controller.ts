@@ -10,6 +10,7 @@ import {
   BadRequestException,
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import type { StreamTicket } from '../contracts';
 import type { UserView } from '../users/user.entity';
 import type { AuthUser } from './auth-user';
 import { CurrentUser, Public } from './auth.decorators';
@@ -74,9 +75,7 @@ export class AuthController {
 
   @ApiBearerAuth('bearer')
   @Post('stream-ticket')
-  async streamTicket(
-    @CurrentUser() user: AuthUser,
-  ): Promise<{ ticket: string; expiresAt: string }> {
+  async streamTicket(@CurrentUser() user: AuthUser): Promise<StreamTicket> {
     if (user.sessionId === null)
       throw new BadRequestException('stream tickets are issued for logins made here');
     const { ticket, expiresAt } = await this.tickets.issue(user);

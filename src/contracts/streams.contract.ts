@@ -14,3 +14,14 @@ export interface NotificationStreamEvents {
 export interface StockStreamEvents {
   quote: Quote;
 }
+
+/**
+ * The lines of `GET /api/notifications/ndjson` (one JSON object per `\n`-ended line): `open` with
+ * the user's last seq first, then the notifications after the cursor and live ones, heartbeats,
+ * and `resync` when the cursor is ahead of the user's last seq.
+ */
+export type NotificationNdjsonLine =
+  | { type: 'open'; lastSeq: number }
+  | { type: 'notification'; notification: NotificationView }
+  | { type: 'heartbeat' }
+  | { type: 'resync'; lastSeq: number };

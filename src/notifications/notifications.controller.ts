@@ -16,17 +16,12 @@ import {
 import type { Request, Response } from 'express';
 import type { AuthUser } from '../auth/auth-user';
 import { ApiKeyAuth, CurrentUser, StreamAuth } from '../auth/auth.decorators';
+import type { NotificationPage } from '../contracts';
 import { Metrics } from '../metrics/metrics.service';
 import { parseCursor } from '../realtime/sse';
 import { PollQuery, PublishNotificationDto, StreamQuery, WaitQuery } from './dto/notifications.dto';
 import { NotificationStreams } from './notification-streams.service';
-import type { NotificationView } from './notification.views';
 import { NotificationsService } from './notifications.service';
-
-interface Page {
-  items: NotificationView[];
-  lastSeq: number;
-}
 
 @ApiTags('notifications')
 @ApiBearerAuth('bearer')
@@ -41,7 +36,7 @@ export class NotificationsController {
 
   /** Polling: everything after the cursor, ascending. */
   @Get()
-  async poll(@CurrentUser() user: AuthUser, @Query() q: PollQuery): Promise<Page> {
+  async poll(@CurrentUser() user: AuthUser, @Query() q: PollQuery): Promise<NotificationPage> {
     const items = await this.notifications.list(user.userId, q.after, q.limit);
     for (const n of items) this.metrics.delivered('poll', 'notification', n.createdAt);
     return { items, lastSeq: items.length > 0 ? items[items.length - 1].seq : q.after };
@@ -49,7 +44,11 @@ export class NotificationsController {
 
   @StreamAuth()
   @Get('wait')
-  wait(@CurrentUser() user: AuthUser, @Query() q: WaitQuery, @Req() req: Request): Promise<Page> {
+  wait(
+    @CurrentUser() user: AuthUser,
+    @Query() q: WaitQuery,
+    @Req() req: Request,
+  ): Promise<NotificationPage> {
     return this.streams.wait(user, q.after, q.timeout, req);
   }
 
