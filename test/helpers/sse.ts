@@ -1,4 +1,5 @@
 import { request, type ClientRequest, type IncomingHttpHeaders } from 'node:http';
+import { SseParser } from '@realtime-service/client';
 
 export interface SseEvent {
   id?: string;
@@ -24,32 +25,13 @@ export interface SseClient {
   close(): void;
 }
 
-/** Parses an event stream as EventSource does (fields, multi-line data, comments ignored). */
+/** Parses an event stream as EventSource does, with the SDK's parser (an unterminated tail is not an event yet). */
 export function parseSse(raw: string): SseEvent[] {
-  const events: SseEvent[] = [];
-  const blocks = raw.split(/\r\n\r\n|\n\n|\r\r/);
-  blocks.pop(); // an unterminated tail is not an event yet
-  for (const block of blocks) {
-    const event: SseEvent = { data: '' };
-    const data: string[] = [];
-    let hasData = false;
-    for (const line of block.split(/\r\n|\n|\r/)) {
-      if (line === '' || line.startsWith(':')) continue;
-      const idx = line.indexOf(':');
-      const field = idx === -1 ? line : line.slice(0, idx);
-      let value = idx === -1 ? '' : line.slice(idx + 1);
-      if (value.startsWith(' ')) value = value.slice(1);
-      if (field === 'data') {
-        data.push(value);
-        hasData = true;
-      } else if (field === 'id') event.id = value;
-      else if (field === 'event') event.event = value;
-    }
-    if (!hasData) continue; // retry-only or comment-only blocks dispatch nothing
-    event.data = data.join('\n');
-    events.push(event);
-  }
-  return events;
+  return new SseParser().push(raw).map(({ id, event, data }) => ({
+    ...(id !== undefined ? { id } : {}),
+    ...(event !== 'message' ? { event } : {}),
+    data,
+  }));
 }
 
 /** Opens an SSE stream with a raw HTTP request (no EventSource library in between). */

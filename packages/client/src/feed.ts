@@ -19,7 +19,7 @@ import {
   probe,
   type StreamOptions,
 } from './streaming.js';
-import { sleep, supervise } from './supervisor.js';
+import { sleep, supervise, untilAborted } from './supervisor.js';
 
 export type FeedTransport = 'sse' | 'ndjson' | 'longpoll' | 'poll' | 'socket';
 
@@ -254,7 +254,7 @@ export class NotificationFeed extends Emitter<FeedEvents> {
       // A socket has no cursor of its own: what came before it connected is read from ours.
       await this.catchUp();
       this.opened('socket');
-      await sleep(Number.MAX_SAFE_INTEGER, this.abort.signal);
+      await untilAborted(this.abort.signal);
     } finally {
       socket.off('notification', onNotification);
       socket.off('connect', onConnect);
