@@ -6,8 +6,8 @@ import type {
   StreamTicket,
 } from './contracts.js';
 import { SeqCursor } from './cursor.js';
-import { Emitter } from './emitter.js';
 import { HttpClient, type Credentials } from './http.js';
+import { Supervised, type LifecycleEvents } from './lifecycle.js';
 import { asNotificationLine, NdjsonParser } from './ndjson.js';
 import type { ChatSocket } from './socket.js';
 import type { SseMessage } from './sse.js';
@@ -19,7 +19,7 @@ import {
   probe,
   type StreamOptions,
 } from './streaming.js';
-import { sleep, supervise, untilAborted } from './supervisor.js';
+import { sleep, untilAborted } from './supervisor.js';
 
 export type FeedTransport = 'sse' | 'ndjson' | 'longpoll' | 'poll' | 'socket';
 
@@ -43,7 +43,8 @@ export interface FeedOptions extends Credentials, StreamOptions {
   backoff?: { baseMs?: number; capMs?: number };
 }
 
-export interface FeedEvents {
+/** `close` comes with an error when the credentials are refused, or no transport is served. */
+export interface FeedEvents extends LifecycleEvents {
   /** Each notification once, in seq order. */
   notification: NotificationView;
   /** The transport now in use (again after a fallback). */
@@ -54,10 +55,6 @@ export interface FeedEvents {
   open: FeedTransport;
   /** The server's history ends before the cursor (it was reset): the cursor moved back to `to`. */
   resync: { from: number; to: number };
-  /** A failure the feed recovers from by itself (it retries, or falls back). */
-  error: Error;
-  /** The feed stopped: by close() (undefined), or for good (credentials refused, nothing served). */
-  close: Error | undefined;
 }
 
 const NOTIFICATION_EVENTS: readonly (keyof NotificationStreamEvents)[] = ['notification', 'resync'];
@@ -67,14 +64,12 @@ const NOTIFICATION_EVENTS: readonly (keyof NotificationStreamEvents)[] = ['notif
  * long-poll, polling. It keeps the cursor itself: every transport resumes from it after a
  * failure, a cut or a restart, and each seq is delivered once, in order, never skipped.
  */
-export class NotificationFeed extends Emitter<FeedEvents> {
+export class NotificationFeed extends Supervised<FeedEvents> {
   private readonly http: HttpClient;
   private readonly seq: SeqCursor;
-  private readonly abort = new AbortController();
   private readonly backoff: Backoff;
   private readonly pageSize: number;
   private current: FeedTransport | null = null;
-  private started = false;
   private catchingUp: Promise<void> | null = null;
   private catchUpAgain = false;
 
@@ -98,16 +93,9 @@ export class NotificationFeed extends Emitter<FeedEvents> {
     return this.current;
   }
 
-  get closed(): boolean {
-    return this.abort.signal.aborted;
-  }
-
   start(): this {
-    if (this.started || this.closed) return this;
-    this.started = true;
-    supervise({
+    this.run({
       order: this.options.transports ?? FEED_TRANSPORTS,
-      signal: this.abort.signal,
       backoff: this.backoff,
       attempt: (t) => this.attempt(t),
       onTransport: (t) => {
@@ -115,23 +103,8 @@ export class NotificationFeed extends Emitter<FeedEvents> {
         this.current = t;
         this.emit('transport', t);
       },
-      onError: (err) => this.emit('error', err),
-    }).then(
-      (err) => this.stop(err),
-      (err: unknown) => this.stop(err instanceof Error ? err : new Error(String(err))),
-    );
+    });
     return this;
-  }
-
-  /** Stops every request, stream and timer. */
-  close(): void {
-    this.stop(undefined);
-  }
-
-  private stop(err: Error | undefined): void {
-    if (this.closed) return;
-    this.abort.abort();
-    this.emit('close', err);
   }
 
   private attempt(transport: FeedTransport): Promise<void> {

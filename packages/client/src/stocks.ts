@@ -1,24 +1,20 @@
 import { Backoff } from './backoff.js';
 import type { Quote, StockStreamEvents } from './contracts.js';
-import { Emitter } from './emitter.js';
 import { HttpClient, type Credentials } from './http.js';
 import type { SseMessage } from './sse.js';
 import { eventSourceOf, eventSourceSse, fetchSse, probe, type StreamOptions } from './streaming.js';
-import { supervise } from './supervisor.js';
+import { Supervised, type LifecycleEvents } from './lifecycle.js';
 
 export interface StockStreamOptions
   extends Pick<Credentials, 'fetch' | 'credentials'>, StreamOptions {
   backoff?: { baseMs?: number; capMs?: number };
 }
 
-export interface StockEvents {
+/** `close` comes with an error when the symbols are refused (400). */
+export interface StockEvents extends LifecycleEvents {
   /** The latest quote of each symbol at every (re)connect, then every new one. */
   quote: Quote;
   open: undefined;
-  /** A failure the stream recovers from by reconnecting. */
-  error: Error;
-  /** Stopped: by close() (undefined), or for good (unknown symbols: 400). */
-  close: Error | undefined;
 }
 
 const QUOTE_EVENTS: readonly (keyof StockStreamEvents)[] = ['quote'];
@@ -26,10 +22,8 @@ const QUOTE_EVENTS: readonly (keyof StockStreamEvents)[] = ['quote'];
 export const MAX_STREAM_SYMBOLS = 50;
 
 /** Live quotes of up to 50 symbols over SSE (no login needed); reconnects with backoff. */
-export class StockStream extends Emitter<StockEvents> {
+export class StockStream extends Supervised<StockEvents> {
   private readonly http: HttpClient;
-  private readonly abort = new AbortController();
-  private started = false;
   /** The newest quote seen per symbol. */
   readonly latest = new Map<string, Quote>();
 
@@ -45,31 +39,14 @@ export class StockStream extends Emitter<StockEvents> {
   }
 
   start(): this {
-    if (this.started || this.abort.signal.aborted) return this;
-    this.started = true;
     const backoff = new Backoff(this.options.backoff?.baseMs, this.options.backoff?.capMs);
-    supervise({
+    this.run({
       order: ['sse'],
-      signal: this.abort.signal,
       backoff,
       attempt: () => this.connect(backoff),
       onTransport: () => undefined,
-      onError: (err) => this.emit('error', err),
-    }).then(
-      (err) => this.stop(err),
-      (err: unknown) => this.stop(err instanceof Error ? err : new Error(String(err))),
-    );
+    });
     return this;
-  }
-
-  close(): void {
-    this.stop(undefined);
-  }
-
-  private stop(err: Error | undefined): void {
-    if (this.abort.signal.aborted) return;
-    this.abort.abort();
-    this.emit('close', err);
   }
 
   private connect(backoff: Backoff): Promise<void> {

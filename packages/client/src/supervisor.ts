@@ -31,7 +31,8 @@ export interface SuperviseOptions<T extends string> {
   onError(err: Error): void;
 }
 
-const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
+export const asError = (err: unknown): Error =>
+  err instanceof Error ? err : new Error(String(err));
 
 /**
  * Keeps one transport of `order` running until the signal aborts: an attempt that ends is
