@@ -4,11 +4,14 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY packages/client/package.json ./packages/client/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json nest-cli.json ./
 COPY src ./src
+COPY packages/client ./packages/client
 COPY web ./web
-# The service (nest build) and the web client (esbuild) into dist/, then production deps only.
+# The client SDK (tsdown), the service (nest build) and the web client (esbuild, with the SDK)
+# into dist/, then production deps only.
 RUN npm run build && npm prune --omit=dev
 
 # ---- runtime: production dependencies and the compiled service only ----

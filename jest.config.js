@@ -6,7 +6,16 @@ const esmPackages = ['@nestjs', 'uid', 'load-esm', 'file-type', 'strtok3', 'toke
 module.exports = {
   testEnvironment: 'node',
   rootDir: '.',
-  testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
+  testMatch: [
+    '<rootDir>/src/**/*.spec.ts',
+    '<rootDir>/packages/client/src/**/*.spec.ts',
+    '<rootDir>/test/**/*.e2e-spec.ts',
+  ],
+  // The SDK is tested from its TypeScript source, whose ESM imports name `.js` files.
+  moduleNameMapper: {
+    '^@realtime-service/client$': '<rootDir>/packages/client/src/index.ts',
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+  },
   transform: {
     '^.+\\.(t|j|mj)s$': [
       '@swc/jest',

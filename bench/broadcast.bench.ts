@@ -48,9 +48,7 @@ async function broadcast(
       while (delivered() - base < (i - IN_FLIGHT + 1) * SOCKETS && Date.now() < deadline) {
         await new Promise<void>((r) => (waiting = r));
       }
-      const ack = (await sender.request('message:send', { roomId, body: `${label} ${i}` })) as {
-        ok: boolean;
-      };
+      const ack = await sender.request('message:send', { roomId, body: `${label} ${i}` });
       if (!ack.ok) throw new Error(`send refused: ${JSON.stringify(ack)}`);
     }
     while (delivered() - base < count * SOCKETS && Date.now() < deadline) {
@@ -73,7 +71,7 @@ async function measure(
     s.onEvent = (event) => {
       if (event === 'message') count++;
     };
-    const ack = (await s.request('room:join', { roomId })) as { ok: boolean };
+    const ack = await s.request('room:join', { roomId });
     if (!ack.ok) throw new Error(`join refused: ${JSON.stringify(ack)}`);
     return s;
   });

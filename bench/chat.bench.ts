@@ -129,16 +129,11 @@ async function step(
           pair.sender
             .request('message:send', { roomId: pair.roomId, body: `t${dueAt.toFixed(3)}` })
             .then(
-              (raw) => {
-                const ack = raw as {
-                  ok?: boolean;
-                  message?: { id: string };
-                  error?: { code?: string };
-                };
-                if (ack.ok === true) {
+              (ack) => {
+                if (ack.ok) {
                   ok++;
-                  if (okIds !== undefined && ack.message !== undefined) okIds.push(ack.message.id);
-                } else if (ack.error?.code === 'BUSY') busy++;
+                  okIds?.push(ack.message.id);
+                } else if (ack.error.code === 'BUSY') busy++;
                 else failed++;
               },
               () => {
@@ -232,7 +227,7 @@ async function run(
 ): Promise<{ steps: Step[]; overload: Overload | null }> {
   const onReceive = { fn: (_frame: string): void => undefined };
   const join = async (s: SioClient, roomId: string): Promise<SioClient> => {
-    const ack = (await s.request('room:join', { roomId })) as { ok: boolean };
+    const ack = await s.request('room:join', { roomId });
     if (!ack.ok) throw new Error(`join refused: ${JSON.stringify(ack)}`);
     return s;
   };

@@ -71,7 +71,7 @@ async function runRound(
     received++;
   };
   const join = async (s: SioClient, roomId: string): Promise<SioClient> => {
-    const ack = (await s.request('room:join', { roomId })) as { ok: boolean };
+    const ack = await s.request('room:join', { roomId });
     if (!ack.ok) throw new Error(`join refused: ${JSON.stringify(ack)}`);
     return s;
   };

@@ -29,6 +29,7 @@
  * - The server is pinned to its own core, the load client to the other (bench/lib/machine.ts).
  *   Server CPU in the window includes handling the publishes, the same work in every row.
  */
+import type { NotificationView } from '@realtime-service/client';
 import { Agent, request, type ClientRequest, type IncomingMessage } from 'node:http';
 import { createServer, connect, type Server as NetServer, type Socket } from 'node:net';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
@@ -159,10 +160,7 @@ class CountingProxy implements WireCounters {
 // Deliveries and their latency
 
 /** The part of a notification the harness reads: where it came from in the publish schedule. */
-interface Received {
-  seq: number;
-  data: { i: number };
-}
+type Received = Pick<NotificationView, 'seq'> & { data: { i: number } };
 
 function isReceived(value: unknown): value is Received {
   if (typeof value !== 'object' || value === null) return false;

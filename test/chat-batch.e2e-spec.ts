@@ -2,19 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { createTestDatabase, query, type TestDatabase } from './helpers/database';
 import { createGroupRoom, http, registerUser, type Registered } from './helpers/http';
 import { startInstance, startInstances, uniquePrefix, type Instance } from './helpers/instance';
-import { ask, SocketPool, type AckResult, type ClientSocket } from './helpers/socket';
+import type { AckOf, MessageView as Message, SendPayload } from '@realtime-service/client';
+import { ask, askUntyped, SocketPool, type ClientSocket } from './helpers/socket';
 
-interface Message {
-  id: string;
-  roomId: string;
-  seq: number;
-  senderId: string;
-  body: string;
-  clientMsgId: string | null;
-}
-type SendAck =
-  | { ok: true; message: Message }
-  | { ok: false; error: { code: string; message: string; retryAfterMs?: number } };
+type SendAck = AckOf<'message:send'>;
 
 interface Row {
   id: string;
@@ -52,8 +43,8 @@ describe('chat sends written in batches', () => {
     expect(res.status).toBe(201);
     return res.body.id;
   };
-  const send = (s: ClientSocket, payload: object): Promise<SendAck> =>
-    ask<SendAck>(s, 'message:send', payload);
+  const send = (s: ClientSocket, payload: SendPayload): Promise<SendAck> =>
+    ask(s, 'message:send', payload);
   const rowsOf = (roomId: string): Promise<Row[]> =>
     query<Row>(
       db.url,
@@ -271,9 +262,9 @@ describe('chat sends written in batches', () => {
   it('answers a send that is not an object or names no room with VALIDATION, not a batch error', async () => {
     const s = await connect(a, users[0]);
     const acks = await Promise.all([
-      ask<AckResult>(s, 'message:send', 'text'),
-      ask<AckResult>(s, 'message:send', { roomId: 'not-a-uuid', body: 'x' }),
-      ask<AckResult>(s, 'message:send', { roomId: randomUUID(), body: '   ' }),
+      askUntyped(s, 'message:send', 'text'),
+      ask(s, 'message:send', { roomId: 'not-a-uuid', body: 'x' }),
+      ask(s, 'message:send', { roomId: randomUUID(), body: '   ' }),
     ]);
     for (const ack of acks) expect(ack).toMatchObject({ ok: false, error: { code: 'VALIDATION' } });
   });

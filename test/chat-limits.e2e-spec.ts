@@ -1,12 +1,7 @@
 import { createTestDatabase, query, type TestDatabase } from './helpers/database';
 import { createGroupRoom, http, registerUser, type Registered } from './helpers/http';
 import { startInstance, uniquePrefix, type Instance } from './helpers/instance';
-import { ask, EventLog, SocketPool, type ClientSocket } from './helpers/socket';
-
-interface Message {
-  seq: number;
-  body: string;
-}
+import { ask, askOk, EventLog, SocketPool, type ClientSocket } from './helpers/socket';
 
 /** Rooms, reads, typing and presence stay bounded whatever one client does. */
 describe('chat limits', () => {
@@ -39,8 +34,8 @@ describe('chat limits', () => {
     const reader = await connect(u1);
     const other = await connect(u2);
     for (const s of [reader, other]) await ask(s, 'room:join', { roomId });
-    const reads = new EventLog<{ userId: string; seq: number }>(other, 'read');
-    const messages = new EventLog<Message>(other, 'message');
+    const reads = new EventLog(other, 'read');
+    const messages = new EventLog(other, 'message');
     await ask(reader, 'message:send', { roomId, body: 'one' });
     for (let i = 0; i < 200; i++)
       expect(await ask(reader, 'room:read', { roomId, seq: 1 })).toEqual({ ok: true });
@@ -63,7 +58,7 @@ describe('chat limits', () => {
     const other = await connect(u2);
     for (const s of [typist, other]) await ask(s, 'room:join', { roomId });
     const typing = new EventLog(other, 'typing');
-    const messages = new EventLog<Message>(other, 'message');
+    const messages = new EventLog(other, 'message');
     const acks = await Promise.all(
       Array.from({ length: 20 }, () => ask(typist, 'typing', { roomId, isTyping: true })),
     );
@@ -110,10 +105,7 @@ describe('chat limits', () => {
     const big = (await createRoom(watcher, [arriving, third])).body.id;
     const w = await connect(watcher);
     for (const roomId of [small, big]) await ask(w, 'room:join', { roomId });
-    const presence = new EventLog<{ roomId: string; userId: string; online: boolean }>(
-      w,
-      'presence',
-    );
+    const presence = new EventLog(w, 'presence');
     await connect(arriving);
     // The event names every room it is for at once: once the small room's is here, a big
     // room's would be too.
@@ -122,7 +114,7 @@ describe('chat limits', () => {
       { roomId: small, userId: arriving.user.id, online: true },
     ]);
     // room:presence still answers for the big room.
-    const online = await ask<{ ok: boolean; online: string[] }>(w, 'room:presence', {
+    const online = await askOk(w, 'room:presence', {
       roomId: big,
     });
     expect(online.online.sort()).toEqual([watcher.user.id, arriving.user.id].sort());

@@ -1,20 +1,15 @@
+import type { MessageView as Message } from '@realtime-service/client';
 import { createTestDatabase, query, type TestDatabase } from './helpers/database';
 import { createGroupRoom, http, registerUser, type Registered } from './helpers/http';
 import { startInstance, startInstances, uniquePrefix, type Instance } from './helpers/instance';
-import { ask, connectSocket, EventLog, SocketPool, type ClientSocket } from './helpers/socket';
-
-interface Message {
-  id: string;
-  roomId: string;
-  seq: number;
-  senderId: string;
-  body: string;
-}
-interface Presence {
-  roomId: string;
-  userId: string;
-  online: boolean;
-}
+import {
+  ask,
+  askOk,
+  connectSocket,
+  EventLog,
+  SocketPool,
+  type ClientSocket,
+} from './helpers/socket';
 
 /** Two (and, for the dying-instance case, three) real instances on one Postgres and Redis. */
 describe('chat across instances', () => {
@@ -59,7 +54,7 @@ describe('chat across instances', () => {
       await connect(a, u3),
       await connect(b, u3),
     ];
-    const logs = clients.map((s) => new EventLog<Message>(s, 'message'));
+    const logs = clients.map((s) => new EventLog(s, 'message'));
     for (const s of clients)
       for (const roomId of [roomA, roomB])
         expect(await ask(s, 'room:join', { roomId })).toMatchObject({ ok: true });
@@ -75,7 +70,7 @@ describe('chat across instances', () => {
     await Promise.all(
       senders.map(async ([socket, roomId], k) => {
         for (let i = 0; i < perSender; i++) {
-          const res = await ask<{ ok: true; message: Message }>(socket, 'message:send', {
+          const res = await askOk(socket, 'message:send', {
             roomId,
             body: `s${k}-${i}`,
           });
@@ -135,14 +130,14 @@ describe('chat across instances', () => {
     const roomId = await createRoom(u1, [u4]);
     const onA = await connect(a, u1);
     await ask(onA, 'room:join', { roomId });
-    const presence = new EventLog<Presence>(onA, 'presence');
+    const presence = new EventLog(onA, 'presence');
     const onB = await connect(b, u4);
     expect(await presence.waitForMatch((p) => p.userId === u4.user.id && p.online)).toEqual({
       roomId,
       userId: u4.user.id,
       online: true,
     });
-    const seen = await ask<{ ok: true; online: string[] }>(onA, 'room:presence', { roomId });
+    const seen = await askOk(onA, 'room:presence', { roomId });
     expect([...seen.online].sort()).toEqual([u1.user.id, u4.user.id].sort());
     // A second socket on A for the same user is not a new arrival; closing the first is not a departure.
     const second = await connect(a, u4);
@@ -160,7 +155,7 @@ describe('chat across instances', () => {
     expect(states()[0]).toBe(true);
     expect(states()[states().length - 1]).toBe(false);
     expect(count(false)).toBe(count(true));
-    const after = await ask<{ ok: true; online: string[] }>(onA, 'room:presence', { roomId });
+    const after = await askOk(onA, 'room:presence', { roomId });
     expect(after.online).toEqual([u1.user.id]);
   });
 
@@ -169,7 +164,7 @@ describe('chat across instances', () => {
     const roomId = await createRoom(u1, [u2]);
     const first = await connect(a, u2);
     await ask(first, 'room:join', { roomId });
-    const log = new EventLog<Message>(first, 'message');
+    const log = new EventLog(first, 'message');
     const sender = await connect(b, u1);
     await ask(sender, 'message:send', { roomId, body: 'before' });
     await log.waitForCount(1);
@@ -177,13 +172,9 @@ describe('chat across instances', () => {
     first.close();
     for (let i = 0; i < 5; i++) await ask(sender, 'message:send', { roomId, body: `missed ${i}` });
     const again = await connect(b, u2);
-    const liveAfter = new EventLog<Message>(again, 'message');
+    const liveAfter = new EventLog(again, 'message');
     expect(await ask(again, 'room:join', { roomId })).toMatchObject({ ok: true, lastSeq: 6 });
-    const sync = await ask<{ ok: true; messages: Message[]; hasMore: boolean }>(
-      again,
-      'messages:sync',
-      { roomId, afterSeq: lastSeen },
-    );
+    const sync = await askOk(again, 'messages:sync', { roomId, afterSeq: lastSeen });
     expect(sync.messages.map((m) => m.body)).toEqual([
       'missed 0',
       'missed 1',
@@ -206,7 +197,7 @@ describe('chat across instances', () => {
     const roomId = await createRoom(u1, [u2]);
     const watcher = await connect(a, u1);
     await ask(watcher, 'room:join', { roomId });
-    const presence = new EventLog<Presence>(watcher, 'presence');
+    const presence = new EventLog(watcher, 'presence');
     const doomed = await connect(c, u2);
     await presence.waitForMatch((p) => p.userId === u2.user.id && p.online);
     doomed.io.reconnection(false);
@@ -214,7 +205,7 @@ describe('chat across instances', () => {
     await c.stop('SIGKILL');
     await presence.waitForMatch((p) => p.userId === u2.user.id && !p.online, 30_000);
     expect(Date.now() - killedAt).toBeLessThan(30_000);
-    const now = await ask<{ ok: true; online: string[] }>(watcher, 'room:presence', { roomId });
+    const now = await askOk(watcher, 'room:presence', { roomId });
     expect(now.online).toEqual([u1.user.id]);
   }, 60_000);
 });

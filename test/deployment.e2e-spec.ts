@@ -7,12 +7,6 @@ import { ask, connectSocket, EventLog, type ClientSocket } from './helpers/socke
 import { openNdjson } from './helpers/ndjson';
 import { openSse } from './helpers/sse';
 
-interface Message {
-  seq: number;
-  body: string;
-  senderId: string;
-}
-
 /** The compose topology on loopback: two instances behind nginx with deploy/nginx.conf. */
 describe('behind nginx (the compose topology)', () => {
   let db: TestDatabase;
@@ -55,7 +49,7 @@ describe('behind nginx (the compose topology)', () => {
 
   /** The instance a socket is on, from the sticky cookie it was given. */
   async function whichNode(socket: ClientSocket): Promise<string> {
-    const room = await ask<{ ok: boolean }>(socket, 'room:presence', {
+    const room = await ask(socket, 'room:presence', {
       roomId: '00000000-0000-4000-8000-000000000000',
     });
     expect(room.ok).toBe(false); // a round trip through nginx
@@ -89,11 +83,11 @@ describe('behind nginx (the compose topology)', () => {
     });
     const sa = await connectVia('app1', a.token, ['polling']);
     const sb = await connectVia('app2', b.token, ['polling']);
-    const log = new EventLog<Message>(sb, 'message');
+    const log = new EventLog(sb, 'message');
     expect(await ask(sa, 'room:join', { roomId: room.body.id })).toMatchObject({ ok: true });
     expect(await ask(sb, 'room:join', { roomId: room.body.id })).toMatchObject({ ok: true });
     for (let i = 1; i <= 20; i++) {
-      const ack = await ask<{ ok: boolean; message: Message }>(sa, 'message:send', {
+      const ack = await ask(sa, 'message:send', {
         roomId: room.body.id,
         body: `p${i}`,
       });
@@ -117,8 +111,8 @@ describe('behind nginx (the compose topology)', () => {
     const sa = await connectVia('app1', a.token, ['polling', 'websocket']);
     const sb = await connectVia('app2', b.token, ['polling', 'websocket']);
     await Promise.all([sa, sb].map((s) => upgraded(s)));
-    const logA = new EventLog<Message>(sa, 'message');
-    const logB = new EventLog<Message>(sb, 'message');
+    const logA = new EventLog(sa, 'message');
+    const logB = new EventLog(sb, 'message');
     await ask(sa, 'room:join', { roomId: room.body.id });
     await ask(sb, 'room:join', { roomId: room.body.id });
     await ask(sa, 'message:send', { roomId: room.body.id, body: 'from app1' });

@@ -3,16 +3,17 @@ import { createTestDatabase, query, type TestDatabase } from './helpers/database
 import { http, registerUser, type Registered } from './helpers/http';
 import { startInstance, startInstances, uniquePrefix, type Instance } from './helpers/instance';
 import { RedisProcess } from './helpers/redis-server';
-import { ask, connectSocket, EventLog, nextDisconnect, type ClientSocket } from './helpers/socket';
+import {
+  ask,
+  askOk,
+  connectSocket,
+  EventLog,
+  nextDisconnect,
+  type ClientSocket,
+} from './helpers/socket';
 import { openSse } from './helpers/sse';
 import { TcpProxy } from './helpers/tcp-proxy';
 import { waitUntil } from './helpers/wait';
-
-interface Message {
-  id: string;
-  seq: number;
-  body: string;
-}
 
 const ready = async (i: Instance): Promise<number> => (await fetch(`${i.url}/health/ready`)).status;
 const waitingLongPolls = async (i: Instance): Promise<number> =>
@@ -92,8 +93,8 @@ describe('Redis faults (a private redis-server)', () => {
     ).body.id;
     const sa = await connectSocket(a.url, alice.token);
     const sb = await connectSocket(b.url, bob.token);
-    const messages = new EventLog<Message>(sb, 'message');
-    const notifications = new EventLog<{ seq: number; title: string }>(sb, 'notification');
+    const messages = new EventLog(sb, 'message');
+    const notifications = new EventLog(sb, 'notification');
     await ask(sa, 'room:join', { roomId: room });
     await ask(sb, 'room:join', { roomId: room });
     expect(await ask(sa, 'message:send', { roomId: room, body: 'm0' })).toMatchObject({
@@ -105,7 +106,7 @@ describe('Redis faults (a private redis-server)', () => {
     await waitUntil(async () => (await ready(a)) === 503, 10_000, 'readiness 503');
     const acks = await Promise.all(
       Array.from({ length: 1500 }, (_, i) =>
-        ask<{ ok: boolean }>(sa, 'message:send', { roomId: room, body: `m${i + 1}` }),
+        ask(sa, 'message:send', { roomId: room, body: `m${i + 1}` }),
       ),
     );
     expect(acks.every((x) => x.ok)).toBe(true);
@@ -135,7 +136,7 @@ describe('Redis faults (a private redis-server)', () => {
   it('survives a Redis restart: readiness 503 while down, sends still acknowledged, delivery resumes by itself, cursors recover the gap', async () => {
     const sa = await connectSocket(a.url, alice.token);
     const sb = await connectSocket(b.url, bob.token);
-    const log = new EventLog<Message>(sb, 'message');
+    const log = new EventLog(sb, 'message');
     await ask(sa, 'room:join', { roomId });
     await ask(sb, 'room:join', { roomId });
     expect(await ask(sa, 'message:send', { roomId, body: 'before' })).toMatchObject({ ok: true });
@@ -150,7 +151,7 @@ describe('Redis faults (a private redis-server)', () => {
     const during = [];
     for (let i = 0; i < 3; i++)
       during.push(
-        await ask<{ ok: boolean; message: Message }>(sa, 'message:send', {
+        await ask(sa, 'message:send', {
           roomId,
           body: `during ${i}`,
         }),
@@ -176,7 +177,7 @@ describe('Redis faults (a private redis-server)', () => {
     );
     // ...and the messages sent during the outage reached B's socket too (gap filled from
     // Postgres by the sequencer), or are there for a client that syncs by cursor.
-    const sync = await ask<{ ok: true; messages: Message[] }>(sb, 'messages:sync', {
+    const sync = await askOk(sb, 'messages:sync', {
       roomId,
       afterSeq: 1,
     });
@@ -360,7 +361,7 @@ describe('an instance killed with SIGKILL while clients send', () => {
     const [victim, survivor1, survivor2] = instances;
     let senderSocket: ClientSocket = await connectSocket(victim.url, sender.token);
     const receiverSocket = await connectSocket(survivor1.url, receiver.token);
-    const received = new EventLog<Message>(receiverSocket, 'message');
+    const received = new EventLog(receiverSocket, 'message');
     await ask(receiverSocket, 'room:join', { roomId });
     const acked = new Map<string, number>();
     let killed = false;
@@ -370,11 +371,11 @@ describe('an instance killed with SIGKILL while clients send', () => {
         const clientMsgId = `k${i}`;
         for (;;) {
           try {
-            const ack = await ask<{ ok: boolean; message?: Message }>(
-              senderSocket,
-              'message:send',
-              { roomId, body: `m${i}`, clientMsgId },
-            );
+            const ack = await ask(senderSocket, 'message:send', {
+              roomId,
+              body: `m${i}`,
+              clientMsgId,
+            });
             if (ack.ok && ack.message) {
               acked.set(clientMsgId, ack.message.seq);
               await new Promise((r) => setTimeout(r, 10)); // a steady stream, so the kill lands mid-way
@@ -411,7 +412,7 @@ describe('an instance killed with SIGKILL while clients send', () => {
     // The receiver, on a survivor, has every message: live, or by catching up from its cursor.
     const lastLive =
       received.items.length === 0 ? 0 : received.items[received.items.length - 1].seq;
-    const caughtUp = await ask<{ ok: true; messages: Message[] }>(receiverSocket, 'messages:sync', {
+    const caughtUp = await askOk(receiverSocket, 'messages:sync', {
       roomId,
       afterSeq: lastLive,
       limit: 200,

@@ -11,12 +11,6 @@ import { ask, EventLog, SocketPool } from './helpers/socket';
 import { openSse } from './helpers/sse';
 import { waitUntil } from './helpers/wait';
 
-interface Message {
-  roomId: string;
-  seq: number;
-  body: string;
-}
-
 type Mode = 'one Redis' | 'Redis Cluster';
 
 /**
@@ -86,7 +80,7 @@ describe.each<Mode>(['one Redis', 'Redis Cluster'])('interest routing on %s', (m
     const roomId = (await createGroupRoom(a.url, u1, [u2], 'busy')).body.id;
     const onA = await sockets.connect(a.url, u1.token);
     const onB = await sockets.connect(b.url, u2.token);
-    const messagesOnB = new EventLog<Message>(onB, 'message');
+    const messagesOnB = new EventLog(onB, 'message');
     const notificationsOnB = new EventLog(onB, 'notification');
     for (const s of [onA, onB])
       expect(await ask(s, 'room:join', { roomId })).toMatchObject({ ok: true });
@@ -135,7 +129,7 @@ describe.each<Mode>(['one Redis', 'Redis Cluster'])('interest routing on %s', (m
     expect(await ask(listener, 'room:join', { roomId })).toMatchObject({ ok: true });
     expect((await busChannels(b.url)).room).toBe(rooms0 + 1);
     // The join answers once the channel is subscribed: a message sent right after it arrives live.
-    const live = new EventLog<Message>(listener, 'message');
+    const live = new EventLog(listener, 'message');
     expect(await ask(sender, 'message:send', { roomId, body: 'right after join' })).toMatchObject({
       ok: true,
     });

@@ -119,7 +119,7 @@ describe('NDJSON streams', () => {
     const sse = await openSse(`${a.url}/api/notifications/stream?after=0`, auth);
     await sse.waitForRaw(/^retry: /);
     const socket = await connectSocket(b.url, u.token);
-    const log = new EventLog<NotificationView>(socket, 'notification');
+    const log = new EventLog(socket, 'notification');
     const longPoll = http<{ items: NotificationView[] }>(
       a.url,
       '/api/notifications/wait?after=0&timeout=20',

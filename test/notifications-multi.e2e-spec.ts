@@ -1,3 +1,4 @@
+import type { NotificationView as Notification } from '@realtime-service/client';
 import { createTestDatabase, query, type TestDatabase } from './helpers/database';
 import { TEST_API_KEY } from './helpers/env';
 import { http, registerUser } from './helpers/http';
@@ -6,12 +7,6 @@ import { publish } from './helpers/publish';
 import { connectSocket, EventLog } from './helpers/socket';
 import { openSse } from './helpers/sse';
 import { waitUntil } from './helpers/wait';
-
-interface Notification {
-  id: string;
-  seq: number;
-  title: string;
-}
 
 /** One feed, four transports, two real instances. */
 describe('notifications across instances', () => {
@@ -47,9 +42,7 @@ describe('notifications across instances', () => {
     const sockA = await connectSocket(a.url, u.token);
     const sockB = await connectSocket(b.url, u.token);
     const otherSock = await connectSocket(b.url, other.token);
-    const logs = [sockA, sockB, otherSock].map(
-      (s) => new EventLog<Notification>(s, 'notification'),
-    );
+    const logs = [sockA, sockB, otherSock].map((s) => new EventLog(s, 'notification'));
     const longPoll = http<{ items: Notification[]; lastSeq: number }>(
       b.url,
       '/api/notifications/wait?after=1&timeout=20',

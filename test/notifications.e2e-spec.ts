@@ -1,3 +1,4 @@
+import type { NotificationView as Notification } from '@realtime-service/client';
 import { connect as netConnect } from 'node:net';
 import { createTestDatabase, query, type TestDatabase } from './helpers/database';
 import { TEST_API_KEY } from './helpers/env';
@@ -7,16 +8,6 @@ import { publish } from './helpers/publish';
 import { connectSocket, EventLog } from './helpers/socket';
 import { openSse, parseSse } from './helpers/sse';
 
-interface Notification {
-  id: string;
-  seq: number;
-  kind: string;
-  title: string;
-  body: string;
-  data: Record<string, unknown>;
-  createdAt: string;
-  readAt: string | null;
-}
 interface Page {
   items: Notification[];
   lastSeq: number;
@@ -521,7 +512,7 @@ describe('notifications on one instance', () => {
         connectSocket(app.url, u.token),
         connectSocket(app.url, other.token),
       ]);
-      const logs = sockets.map((s) => new EventLog<Notification>(s, 'notification'));
+      const logs = sockets.map((s) => new EventLog(s, 'notification'));
       try {
         await waitForMetric(app.url, /^realtime_sockets_connected \d+/m, (v) => v >= 3);
         await publish(app.url, { userIds: [u.user.id], title: 'for u' });

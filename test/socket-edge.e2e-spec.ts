@@ -49,7 +49,7 @@ describe('socket edge (in-process)', () => {
   it("delivers a user's notifications through the socket's sink, in seq order, once", async () => {
     const alice = await registerUser(service.url);
     const socket = await sockets.connect(service.url, alice.token);
-    const log = new EventLog<{ seq: number; title: string }>(socket, 'notification');
+    const log = new EventLog(socket, 'notification');
     for (const title of ['one', 'two', 'three'])
       await publish(service.url, { userIds: [alice.user.id], title });
     const items = await log.waitForCount(3);

@@ -1,14 +1,9 @@
+import type { Quote } from '@realtime-service/client';
 import { createTestDatabase, query, type TestDatabase } from './helpers/database';
 import { TEST_API_KEY } from './helpers/env';
 import { http, registerUser } from './helpers/http';
 import { startInstance, startInstances, uniquePrefix, type Instance } from './helpers/instance';
 import { openSse, type SseClient } from './helpers/sse';
-
-interface Quote {
-  symbol: string;
-  price: number;
-  ts: string;
-}
 
 const quotesOf = (sse: SseClient): Quote[] =>
   sse

@@ -1,3 +1,4 @@
+import type { Quote } from '@realtime-service/client';
 import { connect as netConnect, type Socket } from 'node:net';
 import { createTestDatabase, query, type TestDatabase } from './helpers/database';
 import { TEST_API_KEY } from './helpers/env';
@@ -5,13 +6,6 @@ import { http, registerUser } from './helpers/http';
 import { startInstance, uniquePrefix, type Instance } from './helpers/instance';
 import { openSse } from './helpers/sse';
 
-interface Quote {
-  symbol: string;
-  price: number;
-  change: number;
-  changePct: number;
-  ts: string;
-}
 interface Alert {
   id: string;
   symbol: string;

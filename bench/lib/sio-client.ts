@@ -4,6 +4,7 @@
  * these, so the client stays cheap enough that the server, not the client, is what saturates.
  * The same client drives the service and the bare peers.
  */
+import type { AckOf, ClientEvent, ClientEventMap } from '@realtime-service/client';
 import WebSocket from 'ws';
 
 export type FrameHandler = (event: string, frame: string) => void;
@@ -39,11 +40,15 @@ export class SioClient {
     });
   }
 
-  /** Emits an event and resolves with the acknowledgement's payload. */
-  request(event: string, payload: unknown): Promise<unknown> {
+  /** Emits a client event and resolves with its acknowledgement, typed by the contract. */
+  request<E extends ClientEvent>(
+    event: E,
+    payload: ClientEventMap[E]['payload'],
+  ): Promise<AckOf<E>> {
     const id = this.nextAck++;
     return new Promise((resolve) => {
-      this.acks.set(id, resolve);
+      // The frame is JSON from the server: the contract says what this event's ack holds.
+      this.acks.set(id, resolve as (payload: unknown) => void);
       this.ws.send(`42${id}${JSON.stringify([event, payload])}`);
     });
   }

@@ -14,3 +14,16 @@ export interface NotificationView {
 export interface ResyncEvent {
   lastSeq: number;
 }
+
+/** A page of the feed (`GET /api/notifications?after=` and the long-poll `.../wait`), ascending by seq. */
+export interface NotificationPage {
+  items: NotificationView[];
+  /** The seq of the last item, or `after` when there is none. */
+  lastSeq: number;
+}
+
+/** `POST /api/auth/stream-ticket`: opens one stream (`?ticket=`) within 30 s, then it is spent. */
+export interface StreamTicket {
+  ticket: string;
+  expiresAt: string;
+}

@@ -16,8 +16,9 @@ export interface StockStreamEvents {
 }
 
 /**
- * The lines of `GET /api/notifications/ndjson`, one JSON object per `\n`: `open` first (the
- * user's last seq when the stream opened), then notifications after the cursor and live ones.
+ * The lines of `GET /api/notifications/ndjson` (one JSON object per `\n`-ended line): `open` with
+ * the user's last seq first, then the notifications after the cursor and live ones, heartbeats,
+ * and `resync` when the cursor is ahead of the user's last seq.
  */
 export type NotificationNdjsonLine =
   | { type: 'open'; lastSeq: number }

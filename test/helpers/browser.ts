@@ -5,7 +5,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 export const ARTIFACTS = resolve(__dirname, '../../test-artifacts');
 
 /** Debian's Chromium, headless, with no network of its own beyond our loopback pages. */
-export function launchBrowser(): Promise<Browser> {
+export function launchBrowser(extraArgs: string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
@@ -17,6 +17,7 @@ export function launchBrowser(): Promise<Browser> {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      ...extraArgs,
     ],
   });
 }

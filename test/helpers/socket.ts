@@ -1,44 +1,60 @@
-import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
+import {
+  connect,
+  request,
+  unwrapAck,
+  waitForConnect,
+  type Ack,
+  type AckOf,
+  type AckOk,
+  type ChatSocket,
+  type ClientEvent,
+  type ClientEventMap,
+  type ConnectOptions,
+  type ServerToClientEvents,
+} from '@realtime-service/client';
 
-export type ClientSocket = Socket;
+/** The SDK's typed socket: every event name, payload and acknowledgement is checked. */
+export type ClientSocket = ChatSocket;
 
-/** Connects and resolves once connected; rejects with the connect_error message. */
-export function connectSocket(
+/** Connects (WebSocket only, no reconnection) and resolves once connected; rejects with the connect_error message. */
+export async function connectSocket(
   baseUrl: string,
   token: string | undefined,
-  options: Partial<ManagerOptions & SocketOptions> = {},
+  options: ConnectOptions = {},
 ): Promise<ClientSocket> {
-  const socket = io(baseUrl, {
+  const socket = connect(baseUrl, {
     transports: ['websocket'],
     reconnection: false,
     forceNew: true,
-    auth: token === undefined ? {} : { token },
+    token,
     ...options,
   });
-  return new Promise((resolve, reject) => {
-    const onError = (err: Error): void => {
-      socket.close();
-      reject(err);
-    };
-    socket.once('connect_error', onError);
-    socket.once('connect', () => {
-      // Later errors belong to the client's own reconnection, not to this first connect.
-      socket.off('connect_error', onError);
-      resolve(socket);
-    });
-  });
+  try {
+    return await waitForConnect(socket);
+  } catch (err) {
+    socket.close();
+    throw err;
+  }
 }
 
+export type ServerEvent = keyof ServerToClientEvents;
+export type PayloadOf<E extends ServerEvent> = Parameters<ServerToClientEvents[E]>[0];
+
 /** Records every `event` a socket receives, and lets a test await a count or a match. */
-export class EventLog<T = unknown> {
+export class EventLog<E extends ServerEvent, T = PayloadOf<E>> {
   readonly items: T[] = [];
   private waiters: Array<() => void> = [];
 
-  constructor(socket: ClientSocket, event: string) {
-    socket.on(event, (payload: T) => {
+  constructor(socket: ClientSocket, event: E) {
+    const listener = (payload: T): void => {
       this.items.push(payload);
       for (const w of this.waiters) w();
-    });
+    };
+    // Socket.IO's typing cannot follow a generic event name; E ties the payload to it.
+    (socket as unknown as { on(event: E, listener: (payload: T) => void): void }).on(
+      event,
+      listener,
+    );
   }
 
   /** Resolves when at least `n` events arrived; rejects after `timeoutMs`. */
@@ -76,26 +92,36 @@ export class EventLog<T = unknown> {
 
 /** Resolves with the disconnect reason. */
 export function nextDisconnect(socket: ClientSocket): Promise<string> {
-  return new Promise((resolve) => socket.once('disconnect', (reason: string) => resolve(reason)));
+  return new Promise((resolve) => socket.once('disconnect', (reason) => resolve(reason)));
 }
 
-export interface AckOk {
-  ok: true;
-  [key: string]: unknown;
-}
-export interface AckErr {
-  ok: false;
-  error: { code: string; message: string };
-}
-export type AckResult = AckOk | AckErr;
-
-/** Emits with an acknowledgement (5 s timeout). */
-export function ask<T = AckResult>(
+/** Emits a client event and resolves with its typed acknowledgement (5 s timeout). */
+export function ask<E extends ClientEvent>(
   socket: ClientSocket,
-  event: string,
-  ...args: unknown[]
-): Promise<T> {
-  return socket.timeout(5000).emitWithAck(event, ...args) as Promise<T>;
+  event: E,
+  payload: ClientEventMap[E]['payload'],
+): Promise<AckOf<E>> {
+  return request(socket, event, payload);
+}
+
+/** As `ask`, for an event that must succeed: the `{ok: true}` answer, or a throw naming the error. */
+export async function askOk<E extends ClientEvent>(
+  socket: ClientSocket,
+  event: E,
+  payload: ClientEventMap[E]['payload'],
+): Promise<AckOk<E>> {
+  return unwrapAck(event, await ask(socket, event, payload));
+}
+
+/**
+ * Untyped on purpose: for the tests that send what the contract forbids (no payload, wrong
+ * types, unknown events) and check the server's answer.
+ */
+export function askUntyped(socket: ClientSocket, event: string, ...args: unknown[]): Promise<Ack> {
+  const untyped = socket.timeout(5000) as unknown as {
+    emitWithAck(event: string, ...args: unknown[]): Promise<Ack>;
+  };
+  return untyped.emitWithAck(event, ...args);
 }
 
 /** The sockets a suite opened, so `afterEach` can close whatever a test left open. */

@@ -1,7 +1,11 @@
 import { request, type ClientRequest, type IncomingHttpHeaders } from 'node:http';
-import { parseSse, type SseEvent } from '../../src/realtime/sse-parser';
+import { SseParser } from '@realtime-service/client';
 
-export { parseSse, type SseEvent };
+export interface SseEvent {
+  id?: string;
+  event?: string;
+  data: string;
+}
 
 export interface SseClient {
   status: number;
@@ -19,6 +23,15 @@ export interface SseClient {
   /** Resolves when the server ends the stream. */
   ended: Promise<void>;
   close(): void;
+}
+
+/** Parses an event stream as EventSource does, with the SDK's parser (an unterminated tail is not an event yet). */
+export function parseSse(raw: string): SseEvent[] {
+  return new SseParser().push(raw).map(({ id, event, data }) => ({
+    ...(id !== undefined ? { id } : {}),
+    ...(event !== 'message' ? { event } : {}),
+    data,
+  }));
 }
 
 /** Opens an SSE stream with a raw HTTP request (no EventSource library in between). */

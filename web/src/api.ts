@@ -1,3 +1,5 @@
+import type { HttpErrorBody } from '@realtime-service/client';
+
 /** REST calls with the HttpOnly session cookie (same origin); errors carry the server's message. */
 export class ApiError extends Error {
   constructor(
@@ -25,7 +27,7 @@ export async function call<T>(
     signal: init.signal,
   });
   const text = await res.text();
-  const body = (text === '' ? null : JSON.parse(text)) as T & { message?: string | string[] };
+  const body = (text === '' ? null : JSON.parse(text)) as T & Partial<HttpErrorBody>;
   if (!res.ok) {
     const m = body?.message;
     throw new ApiError(res.status, Array.isArray(m) ? m.join('; ') : (m ?? res.statusText));

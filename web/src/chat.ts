@@ -1,27 +1,19 @@
-import type { Socket } from 'socket.io-client';
+import {
+  AckTimeoutError,
+  ChatClient,
+  type ChatSocket,
+  type MessageView,
+  type RoomView,
+} from '@realtime-service/client';
 import { api } from './api';
 import { $, el, input, onSubmit, inBackground } from './dom';
 
-interface Room {
-  id: string;
-  name: string;
-  kind: string;
-  lastSeq: number;
-  unreadCount?: number;
-}
-interface Message {
-  id: string;
-  roomId: string;
-  seq: number;
-  senderId: string;
-  body: string;
-  createdAt: string;
-}
+/** A room of the caller's list (`GET /api/rooms` adds the unread count). */
+type Room = RoomView & { unreadCount?: number };
 interface Member {
   userId: string;
   username: string;
 }
-type Ack<T> = ({ ok: true } & T) | { ok: false; error: { code: string; message: string } };
 
 /**
  * Rooms and the open conversation. Messages are kept by seq, so live events, history and
@@ -30,7 +22,7 @@ type Ack<T> = ({ ok: true } & T) | { ok: false; error: { code: string; message: 
 export class ChatPanel {
   private rooms: Room[] = [];
   private current: Room | null = null;
-  private readonly messages = new Map<number, Message>();
+  private readonly messages = new Map<number, MessageView>();
   private lastSeq = 0;
   private names = new Map<string, string>();
   private online = new Set<string>();
@@ -43,26 +35,31 @@ export class ChatPanel {
   /** A pending refresh of the room list (unread counts) after messages in other rooms. */
   private roomsTimer: ReturnType<typeof setTimeout> | null = null;
 
+  private readonly chat: ChatClient;
+  /** Told whenever a room is opened (the call button follows the open room). */
+  onRoomOpened: (roomId: string) => void = () => undefined;
+
   constructor(
-    private readonly socket: Socket,
+    private readonly socket: ChatSocket,
     private readonly me: { id: string; username: string },
   ) {
+    this.chat = new ChatClient(socket);
     socket.on('connect', () => inBackground(this.rejoin()));
     document.addEventListener('visibilitychange', () => {
       if (document.visibilityState === 'visible') this.markReadSoon();
     });
-    socket.on('message', (m: Message) => this.onMessage(m));
-    socket.on('typing', (e: { roomId: string; userId: string; isTyping: boolean }) => {
+    socket.on('message', (m) => this.onMessage(m));
+    socket.on('typing', (e) => {
       if (e.roomId !== this.current?.id) return;
       if (e.isTyping) this.typing.set(e.userId, Date.now());
       else this.typing.delete(e.userId);
       this.renderTyping();
     });
-    socket.on('read', (e: { roomId: string; userId: string; seq: number }) => {
+    socket.on('read', (e) => {
       if (e.roomId !== this.current?.id || e.userId === this.me.id) return;
       $('receipts').textContent = `${this.name(e.userId)} read up to #${e.seq}`;
     });
-    socket.on('presence', (e: { roomId: string; userId: string; online: boolean }) => {
+    socket.on('presence', (e) => {
       if (e.roomId !== this.current?.id) return;
       if (e.online) this.online.add(e.userId);
       else this.online.delete(e.userId);
@@ -107,15 +104,12 @@ export class ChatPanel {
       // Resent with the same clientMsgId until acknowledged: never lost, never doubled.
       for (let attempt = 0; attempt < 5; attempt++) {
         try {
-          const ack = (await this.socket
-            .timeout(5000)
-            .emitWithAck('message:send', { roomId: this.current.id, body, clientMsgId })) as Ack<{
-            message: Message;
-          }>;
+          const ack = await this.chat.send({ roomId: this.current.id, body, clientMsgId });
           if (ack.ok) return this.onMessage(ack.message);
           $('rooms-error').textContent = ack.error.message;
           return;
-        } catch {
+        } catch (err) {
+          if (!(err instanceof AckTimeoutError)) throw err;
           await new Promise((r) => setTimeout(r, 500));
         }
       }
@@ -141,7 +135,7 @@ export class ChatPanel {
 
   async open(roomId: string): Promise<void> {
     if (this.current !== null && this.current.id !== roomId)
-      await this.socket.emitWithAck('room:leave', { roomId: this.current.id });
+      await this.chat.leave({ roomId: this.current.id });
     this.current =
       this.rooms.find((r) => r.id === roomId) ?? (await api<Room>(`/api/rooms/${roomId}`));
     this.messages.clear();
@@ -151,11 +145,12 @@ export class ChatPanel {
     $('messages').replaceChildren();
     $('receipts').textContent = '';
     $('room-title').textContent = this.current.name;
+    this.onRoomOpened(roomId);
     input('body').disabled = false;
     ($('send-btn') as HTMLButtonElement).disabled = false;
     await this.loadMembers();
     // Latest page of history, then subscribe and catch up from it.
-    const { items } = await api<{ items: Message[] }>(`/api/rooms/${roomId}/messages?limit=50`);
+    const { items } = await api<{ items: MessageView[] }>(`/api/rooms/${roomId}/messages?limit=50`);
     items.forEach((m) => this.onMessage(m));
     await this.rejoin();
     await this.loadRooms();
@@ -164,26 +159,15 @@ export class ChatPanel {
   private async rejoin(): Promise<void> {
     const room = this.current;
     if (room === null || !this.socket.connected) return;
-    const join = (await this.socket.emitWithAck('room:join', { roomId: room.id })) as Ack<{
-      lastSeq: number;
-    }>;
+    const join = await this.chat.join({ roomId: room.id });
     if (!join.ok) return;
     for (let hasMore = true; hasMore && this.lastSeq < join.lastSeq;) {
-      const sync = (await this.socket.emitWithAck('messages:sync', {
-        roomId: room.id,
-        afterSeq: this.lastSeq,
-        limit: 200,
-      })) as Ack<{
-        messages: Message[];
-        hasMore: boolean;
-      }>;
+      const sync = await this.chat.sync({ roomId: room.id, afterSeq: this.lastSeq, limit: 200 });
       if (!sync.ok) break;
       sync.messages.forEach((m) => this.onMessage(m));
       hasMore = sync.hasMore;
     }
-    const presence = (await this.socket.emitWithAck('room:presence', { roomId: room.id })) as Ack<{
-      online: string[];
-    }>;
+    const presence = await this.chat.presence({ roomId: room.id });
     if (presence.ok) this.online = new Set(presence.online);
     this.renderOnline();
   }
@@ -198,7 +182,7 @@ export class ChatPanel {
     this.renderOnline();
   }
 
-  private onMessage(m: Message): void {
+  private onMessage(m: MessageView): void {
     if (m.roomId !== this.current?.id) {
       this.refreshRoomsSoon(); // another room: its unread count changed
       return;
@@ -233,7 +217,7 @@ export class ChatPanel {
       if (room === null || this.lastSeq <= this.readSent) return;
       if (document.visibilityState !== 'visible') return; // sent when the page is shown again
       this.readSent = this.lastSeq;
-      inBackground(this.socket.emitWithAck('room:read', { roomId: room.id, seq: this.lastSeq }));
+      inBackground(this.chat.read({ roomId: room.id, seq: this.lastSeq }));
     }, 1000);
   }
 
@@ -251,13 +235,13 @@ export class ChatPanel {
     const now = Date.now();
     if (now - this.typingSent > 2000) {
       this.typingSent = now;
-      this.socket.emit('typing', { roomId: this.current.id, isTyping: true }, () => undefined);
+      inBackground(this.chat.typing({ roomId: this.current.id, isTyping: true }));
     }
     if (this.typingTimer) clearTimeout(this.typingTimer);
     const roomId = this.current.id;
     this.typingTimer = setTimeout(() => {
       this.typingSent = 0;
-      this.socket.emit('typing', { roomId, isTyping: false }, () => undefined);
+      inBackground(this.chat.typing({ roomId, isTyping: false }));
     }, 3000);
   }
 
@@ -276,7 +260,8 @@ export class ChatPanel {
         : `online: ${[...this.online].map((u) => this.name(u)).join(', ')}`;
   }
 
-  private name(userId: string): string {
+  /** A member's username as far as this client knows it (a short id otherwise). */
+  name(userId: string): string {
     return userId === this.me.id
       ? this.me.username
       : (this.names.get(userId) ?? userId.slice(0, 8));

@@ -1,6 +1,6 @@
-import { io, type Socket } from 'socket.io-client';
+import { Backoff, connect, type ChatSocket } from '@realtime-service/client';
 import { api, ApiError } from './api';
-import { Backoff } from './backoff';
+import { CallPanel } from './call';
 import { ChatPanel } from './chat';
 import { $, el, input, onSubmit, inBackground } from './dom';
 import { NotificationPanel, type Transport } from './notifications';
@@ -13,7 +13,7 @@ interface User {
   goalWeightKg: number | null;
 }
 
-let socket: Socket | null = null;
+let socket: ChatSocket | null = null;
 
 async function start(user: User): Promise<void> {
   $('auth').hidden = true;
@@ -21,7 +21,7 @@ async function start(user: User): Promise<void> {
   $('logout').hidden = false;
   $('who').textContent = user.displayName;
   // Same origin: the HttpOnly cookie authenticates the handshake; reconnects are automatic.
-  const live = io({ withCredentials: true });
+  const live = connect(location.origin, { withCredentials: true });
   socket = live;
   // Refused handshakes ("unavailable": the database is away) are not retried by Socket.IO
   // itself; retry them with a growing, jittered wait.
@@ -35,11 +35,13 @@ async function start(user: User): Promise<void> {
     $('conn').textContent = 'reconnecting';
     $('conn').classList.remove('online');
   });
-  socket.on('connect_error', (err: Error) => {
+  socket.on('connect_error', (err) => {
     if (err.message === 'unauthorized') location.reload();
     else if (!live.active) setTimeout(() => live.connect(), backoff.next());
   });
   const chat = new ChatPanel(socket, user);
+  const calls = new CallPanel(socket, user, (id) => chat.name(id));
+  chat.onRoomOpened = (roomId) => calls.openRoom(roomId);
   await chat.loadRooms();
 
   const notifications = new NotificationPanel(() => socket);

@@ -1,139 +1,65 @@
-import type { Socket } from 'socket.io-client';
+import {
+  NotificationFeed,
+  type ChatSocket,
+  type NotificationPage,
+  type NotificationView,
+} from '@realtime-service/client';
 import { call } from './api';
-import { Backoff } from './backoff';
-import { $, el, inBackground } from './dom';
-
-export interface Notification {
-  id: string;
-  seq: number;
-  kind: string;
-  title: string;
-  body: string;
-  createdAt: string;
-}
+import { $, el } from './dom';
 
 export type Transport = 'poll' | 'longpoll' | 'sse' | 'socket';
 
 /**
- * The notification panel. Whatever the transport, the feed is the same: everything after the
- * last seq shown, each shown once. Switching transport carries the cursor over.
+ * The notification panel: the SDK's feed over the transport picked. Whatever the transport, the
+ * feed is the same: everything after the last seq shown, each shown once. Switching transport
+ * carries the cursor over.
  */
 export class NotificationPanel {
   private cursor = 0;
   private requests = 0;
   private bytes = 0;
-  private stopCurrent: () => void = () => undefined;
+  private feed: NotificationFeed | null = null;
 
-  constructor(private readonly socket: () => Socket | null) {}
+  constructor(private readonly socket: () => ChatSocket | null) {}
 
   async start(transport: Transport): Promise<void> {
-    this.stopCurrent();
+    this.stop();
     this.requests = 0;
     this.bytes = 0;
     this.renderStats();
     if (this.cursor === 0) {
       // Show the latest few, then follow from there.
-      const { body } = await call<{ items: Notification[]; lastSeq: number }>(
-        '/api/notifications?after=0&limit=200',
-      );
+      const { body } = await call<NotificationPage>('/api/notifications?after=0&limit=200');
       for (const n of body.items.slice(-20)) this.show(n);
       this.cursor = Math.max(this.cursor, body.lastSeq);
     }
-    if (transport === 'poll') this.stopCurrent = this.poll();
-    else if (transport === 'longpoll') this.stopCurrent = this.longPoll();
-    else if (transport === 'sse') this.stopCurrent = this.sse();
-    else this.stopCurrent = this.viaSocket();
-  }
-
-  stop(): void {
-    this.stopCurrent();
-  }
-
-  private poll(): () => void {
-    let active = true;
-    const tick = async (): Promise<void> => {
-      if (!active) return;
-      try {
-        this.requests++;
-        const { body, bytes } = await call<{ items: Notification[] }>(
-          `/api/notifications?after=${this.cursor}`,
-        );
-        this.bytes += bytes;
-        body.items.forEach((n) => this.show(n));
-      } catch {
-        // next tick retries
-      }
-      this.renderStats();
-      if (active) timer = setTimeout(() => inBackground(tick()), 1000);
-    };
-    let timer = setTimeout(() => inBackground(tick()), 0);
-    return () => {
-      active = false;
-      clearTimeout(timer);
-    };
-  }
-
-  private longPoll(): () => void {
-    const controller = new AbortController();
-    const backoff = new Backoff();
-    const loop = async (): Promise<void> => {
-      while (!controller.signal.aborted) {
-        try {
-          this.requests++;
-          this.renderStats();
-          const { body, bytes } = await call<{ items: Notification[] }>(
-            `/api/notifications/wait?after=${this.cursor}&timeout=25`,
-            {
-              signal: controller.signal,
-            },
-          );
-          this.bytes += bytes;
-          body.items.forEach((n) => this.show(n));
-          backoff.reset();
-        } catch {
-          if (controller.signal.aborted) return;
-          await new Promise((r) => setTimeout(r, backoff.next()));
-        }
-      }
-    };
-    inBackground(loop());
-    return () => controller.abort();
-  }
-
-  private sse(): () => void {
-    // The cookie authenticates a same-origin EventSource; it resumes with Last-Event-ID itself.
-    const source = new EventSource(`/api/notifications/stream?after=${this.cursor}`);
-    this.requests++;
-    source.addEventListener('open', () => {
+    const socket = this.socket();
+    if (transport === 'socket' && socket === null) return;
+    // Same origin: the HttpOnly cookie authenticates every request, EventSource included.
+    const feed = new NotificationFeed(location.origin, {
+      after: this.cursor,
+      transports: [transport],
+      socket: socket ?? undefined,
+      pollIntervalMs: 1000,
+    });
+    feed.on('request', () => {
       this.requests++;
       this.renderStats();
     });
-    source.addEventListener('notification', (event) => {
-      const data = (event as MessageEvent<string>).data;
-      this.bytes += data.length;
-      this.show(JSON.parse(data) as Notification);
-    });
-    return () => source.close();
-  }
-
-  private viaSocket(): () => void {
-    const socket = this.socket();
-    if (socket === null) return () => undefined;
-    const handler = (n: Notification): void => {
+    feed.on('notification', (n) => {
       this.bytes += JSON.stringify(n).length;
       this.show(n);
-    };
-    socket.on('notification', handler);
-    // Catch up once on what arrived before (a socket has no cursor of its own).
-    inBackground(
-      call<{ items: Notification[] }>(`/api/notifications?after=${this.cursor}`).then(({ body }) =>
-        body.items.forEach((n) => this.show(n)),
-      ),
-    );
-    return () => socket.off('notification', handler);
+    });
+    feed.on('error', (err) => console.warn(`notifications over ${transport}:`, err.message));
+    this.feed = feed.start();
   }
 
-  private show(n: Notification): void {
+  stop(): void {
+    this.feed?.close();
+    this.feed = null;
+  }
+
+  private show(n: NotificationView): void {
     if (n.seq <= this.cursor) return; // shown already
     this.cursor = n.seq;
     const item = el('li');

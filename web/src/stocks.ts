@@ -1,13 +1,6 @@
+import { MAX_STREAM_SYMBOLS, StockStream, type Quote } from '@realtime-service/client';
 import { api } from './api';
 import { $, el, input, onSubmit } from './dom';
-
-interface Quote {
-  symbol: string;
-  price: number;
-  change: number;
-  changePct: number;
-  ts: string;
-}
 
 interface Alert {
   id: string;
@@ -19,19 +12,16 @@ interface Alert {
 
 /** Live ticker over SSE (no login needed) and the price-alert form. */
 export class StocksPanel {
-  private source: EventSource | null = null;
+  private stream: StockStream | null = null;
 
   async start(): Promise<void> {
     const { items } = await api<{ items: Quote[] }>('/api/stocks');
-    const symbols = items.map((q) => q.symbol).slice(0, 50);
+    const symbols = items.map((q) => q.symbol).slice(0, MAX_STREAM_SYMBOLS);
     items.forEach((q) => this.render(q));
     if (symbols.length > 0) {
-      this.source = new EventSource(
-        `/api/stocks/stream?symbols=${symbols.map(encodeURIComponent).join(',')}`,
-      );
-      this.source.addEventListener('quote', (event) =>
-        this.render(JSON.parse((event as MessageEvent<string>).data) as Quote),
-      );
+      this.stream = new StockStream(location.origin, symbols);
+      this.stream.on('quote', (q) => this.render(q));
+      this.stream.start();
     }
     onSubmit('alert-form', async () => {
       await api('/api/alerts', {
@@ -47,7 +37,7 @@ export class StocksPanel {
   }
 
   stop(): void {
-    this.source?.close();
+    this.stream?.close();
   }
 
   private async loadAlerts(): Promise<void> {
