@@ -89,7 +89,7 @@ describe('web client in Chromium', () => {
     await screenshot(bob, 'chat-bob');
   });
 
-  it.each(['poll', 'longpoll', 'sse', 'socket'])(
+  it.each(['poll', 'longpoll', 'sse', 'ndjson', 'socket'])(
     'shows a notification published through the API over %s',
     async (transport) => {
       const page = await signUp(app1, `n_${transport}`);

@@ -7,7 +7,7 @@ import {
 import { call } from './api';
 import { $, el } from './dom';
 
-export type Transport = 'poll' | 'longpoll' | 'sse' | 'socket';
+export type Transport = 'poll' | 'longpoll' | 'sse' | 'ndjson' | 'socket';
 
 /**
  * The notification panel: the SDK's feed over the transport picked. Whatever the transport, the
