@@ -3,6 +3,7 @@ import { ConfigModule } from '@nestjs/config';
 import { ScheduleModule } from '@nestjs/schedule';
 import { AuthModule } from './auth/auth.module';
 import { BusModule } from './bus/bus.module';
+import { AdminModule } from './admin/admin.module';
 import { CallsModule } from './calls/calls.module';
 import { ChatModule } from './chat/chat.module';
 import { appConfig } from './config/app.config';
@@ -35,6 +36,7 @@ import { UsersModule } from './users/users.module';
     RealtimeModule,
     ChatModule,
     CallsModule,
+    AdminModule,
     NotificationsModule,
     StocksModule,
     RemindersModule,

@@ -43,6 +43,18 @@ export class SessionsRepository {
     return rows.map((r) => r.id);
   }
 
+  /** Revokes every active session of the user; returns their ids. */
+  async revokeAll(userId: string, at: Date): Promise<string[]> {
+    const rows = rowsOf<{ id: string }>(
+      await this.db.query(
+        `UPDATE auth_sessions SET revoked_at = $2
+         WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 RETURNING id`,
+        [userId, at],
+      ),
+    );
+    return rows.map((r) => r.id);
+  }
+
   /** Revokes the user's session (kept at its first revocation time). */
   async revoke(userId: string, sessionId: string, at: Date): Promise<void> {
     await this.db.query(

@@ -106,6 +106,19 @@ export class SessionsService implements OnModuleDestroy {
     return ended;
   }
 
+  /**
+   * Ends everything of a user everywhere: every login is revoked (each instance forgets it at
+   * once), and every socket and stream of the user closes on every instance, those of tokens
+   * with no local login (outside identity) included.
+   */
+  async disconnectUser(userId: string): Promise<void> {
+    for (const sessionId of await this.sessions.revokeAll(userId, new Date())) {
+      this.active.delete(sessionId);
+      this.bus.publish('auth.session-ended', { userId, sessionId });
+    }
+    this.bus.publish('auth.user-disconnected', { userId });
+  }
+
   async revoke(userId: string, sessionId: string): Promise<void> {
     await this.sessions.revoke(userId, sessionId, new Date());
     this.active.delete(sessionId);

@@ -43,6 +43,8 @@ export interface BusTopics {
   /** Quotes accepted together (one simulated tick, or one ingested quote), split per symbol. */
   'stock.quotes': { quotes: Quote[] };
   'auth.session-ended': SessionEndedEvent;
+  /** Everything of this user ends: sent on the user's channel, heard where they are connected. */
+  'auth.user-disconnected': { userId: string };
   /** To every socket of these members: a call started in their room. */
   'call.ring': CallFanout & { call: CallView };
   /** To these participants' sockets in the call. */

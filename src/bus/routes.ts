@@ -50,6 +50,7 @@ const perUser = <P extends CallFanout>(): Route<P> => ({
  */
 export const BUS_ROUTES: BusRoutes = {
   'auth.session-ended': { family: 'control' },
+  'auth.user-disconnected': by('user', (e) => e.userId),
   'chat.message': by('room', (m) => m.roomId),
   'chat.typing': by('room', (e) => e.roomId),
   'chat.read': by('room', (e) => e.roomId),

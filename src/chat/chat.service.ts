@@ -21,6 +21,17 @@ export interface HistoryPage {
  * Messages: the one path for REST and socket sends, history and read positions. Persists first,
  * then publishes once on the bus; it never knows who is listening.
  */
+/** The body as stored: trimmed, 1-4000 code points, or a 400. */
+function checkedBody(raw: string): string {
+  const body = raw.trim();
+  const length = [...body].length;
+  if (length < 1 || length > MAX_BODY_CODE_POINTS)
+    throw new BadRequestException(
+      `body must be 1-${MAX_BODY_CODE_POINTS} characters after trimming`,
+    );
+  return body;
+}
+
 @Injectable()
 export class ChatService {
   private readonly logger = new Logger('ChatService');
@@ -41,13 +52,7 @@ export class ChatService {
     rawBody: string,
     clientMsgId?: string,
   ): Promise<WriteResult> {
-    const body = rawBody.trim();
-    const length = [...body].length;
-    if (length < 1 || length > MAX_BODY_CODE_POINTS) {
-      throw new BadRequestException(
-        `body must be 1-${MAX_BODY_CODE_POINTS} characters after trimming`,
-      );
-    }
+    const body = checkedBody(rawBody);
     // A full write queue refuses at once, before the sender's allowance is touched.
     this.writer.assertCapacity();
     const bucket = `chat:${senderId}`;
@@ -71,6 +76,25 @@ export class ChatService {
       if (!counted)
         inBackground(this.logger, 'rate-limit refund', () => this.limiter.refund(bucket));
     }
+  }
+
+  /**
+   * A message from the team's backend (server API): on behalf of a member (`senderId`), or a
+   * system message (`senderId` null). Written and delivered like any other; the member's own
+   * send allowance is not used (the server API has its own limit).
+   */
+  async sendForService(
+    roomId: string,
+    rawBody: string,
+    senderId: string | null,
+    clientMsgId?: string,
+  ): Promise<WriteResult> {
+    return this.writer.write({
+      roomId,
+      senderId,
+      body: checkedBody(rawBody),
+      clientMsgId: clientMsgId ?? null,
+    });
   }
 
   async history(

@@ -46,7 +46,7 @@ export interface MessageRow {
   id: string;
   room_id: string;
   seq: number | string;
-  sender_id: string;
+  sender_id: string | null;
   body: string;
   client_msg_id: string | null;
   created_at: Date;

@@ -10,7 +10,8 @@ const MESSAGE_COLUMNS = 'id, room_id, seq, sender_id, body, client_msg_id, creat
 /** One send as the writer hands it to the database: body trimmed and checked already. */
 export interface MessageDraft {
   roomId: string;
-  senderId: string;
+  /** null: a system message (no membership check; its clientMsgId is unique among the room's system messages). */
+  senderId: string | null;
   body: string;
   clientMsgId: string | null;
 }
@@ -57,11 +58,11 @@ locked AS (
   FOR UPDATE
 ),
 judged AS (
-  SELECT input.*, locked.last_seq AS base_seq, dup.id AS dup_id,
+  SELECT input.*, locked.last_seq AS base_seq, COALESCE(dup.id, sysdup.id) AS dup_id,
     CASE
       WHEN locked.id IS NULL THEN 'not_found'
-      WHEN mem.ok IS NULL THEN 'forbidden'
-      WHEN dup.id IS NOT NULL THEN 'duplicate'
+      WHEN mem.ok IS NULL AND input.sender_id IS NOT NULL THEN 'forbidden'
+      WHEN COALESCE(dup.id, sysdup.id) IS NOT NULL THEN 'duplicate'
       ELSE 'created'
     END AS status
   FROM input
@@ -78,6 +79,14 @@ judged AS (
       AND d.sender_id = input.sender_id AND d.client_msg_id = input.client_msg_id
     LIMIT 1
   ) dup ON true
+  -- System messages (no sender) repeat by room and clientMsgId; for every other row the outer
+  -- condition is false and this lookup never runs.
+  LEFT JOIN LATERAL (
+    SELECT d.id FROM messages d
+    WHERE input.sender_id IS NULL AND input.client_msg_id IS NOT NULL
+      AND d.room_id = input.room_id AND d.sender_id IS NULL AND d.client_msg_id = input.client_msg_id
+    LIMIT 1
+  ) sysdup ON true
 ),
 numbered AS (
   SELECT j.i, j.room_id, j.sender_id, j.body, j.client_msg_id,

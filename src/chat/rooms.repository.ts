@@ -56,7 +56,8 @@ export class RoomsRepository {
    * A group room with these members (in this order of joining), or null when any of them is not
    * a user (then nothing is written).
    */
-  createGroup(creatorId: string, name: string, members: string[]): Promise<RoomView | null> {
+  /** A group room; `creatorId` null for one made by the team's backend (server API). */
+  createGroup(creatorId: string | null, name: string, members: string[]): Promise<RoomView | null> {
     return this.db.transaction(async (tx) => {
       const found = rowsOf<{ id: string }>(
         await tx.query(`SELECT id FROM users WHERE id = ANY($1::uuid[])`, [members]),
@@ -121,31 +122,55 @@ export class RoomsRepository {
    * room's row lock makes concurrent additions take turns, so the cap holds exactly.
    */
   addMember(roomId: string, userId: string, maxMembers: number): Promise<AddMemberOutcome> {
+    return this.addMembers(roomId, [userId], maxMembers);
+  }
+
+  /**
+   * Adds users to a room, all or none: `full` when the new ones would take it past
+   * `maxMembers` (members already are left as they are). The room's row lock makes concurrent
+   * additions take turns, so the cap holds exactly.
+   */
+  addMembers(roomId: string, userIds: string[], maxMembers: number): Promise<AddMemberOutcome> {
     return this.db.transaction(async (tx): Promise<AddMemberOutcome> => {
       await tx.query(`SELECT 1 FROM rooms WHERE id = $1 FOR UPDATE`, [roomId]);
-      const [state] = rowsOf<{ members: number; present: boolean }>(
+      const [state] = rowsOf<{ members: number; fresh: number }>(
         await tx.query(
-          `SELECT count(*)::int AS members, bool_or(user_id = $2) AS present
-           FROM room_members WHERE room_id = $1`,
-          [roomId, userId],
+          `SELECT (SELECT count(*)::int FROM room_members WHERE room_id = $1) AS members,
+             (SELECT count(*)::int FROM unnest($2::uuid[]) AS u
+              WHERE NOT EXISTS (SELECT 1 FROM room_members m WHERE m.room_id = $1 AND m.user_id = u)) AS fresh`,
+          [roomId, userIds],
         ),
       );
-      if (state.present !== true) {
-        if (state.members >= maxMembers) return { full: true };
-        await tx.query(`INSERT INTO room_members (room_id, user_id) VALUES ($1, $2)`, [
-          roomId,
-          userId,
-        ]);
+      if (state.fresh > 0) {
+        if (state.members + state.fresh > maxMembers) return { full: true };
+        await tx.query(
+          `INSERT INTO room_members (room_id, user_id)
+           SELECT $1, u FROM unnest($2::uuid[]) WITH ORDINALITY AS t(u, i) ORDER BY i
+           ON CONFLICT DO NOTHING`,
+          [roomId, userIds],
+        );
       }
       return { room: await this.loadWith(tx, roomId) };
     });
   }
 
-  async removeMember(roomId: string, userId: string): Promise<void> {
-    await this.db.query(`DELETE FROM room_members WHERE room_id = $1 AND user_id = $2`, [
-      roomId,
-      userId,
-    ]);
+  /** Removes a member; false when the user was not one. */
+  async removeMember(roomId: string, userId: string): Promise<boolean> {
+    const removed = rowsOf<{ user_id: string }>(
+      await this.db.query(
+        `DELETE FROM room_members WHERE room_id = $1 AND user_id = $2 RETURNING user_id`,
+        [roomId, userId],
+      ),
+    );
+    return removed.length > 0;
+  }
+
+  /** Of these ids, the ones that are users. */
+  async existingUsers(userIds: readonly string[]): Promise<string[]> {
+    const rows = rowsOf<{ id: string }>(
+      await this.db.query(`SELECT id FROM users WHERE id = ANY($1::uuid[])`, [userIds]),
+    );
+    return rows.map((r) => r.id);
   }
 
   /** Whether a user exists (a member to be added must be one). */

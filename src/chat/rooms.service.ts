@@ -87,6 +87,42 @@ export class RoomsService {
     return outcome.room;
   }
 
+  /** A group room made by the team's backend: no creator, these members. */
+  async createForService(name: string, memberIds: string[]): Promise<RoomView> {
+    const trimmed = name.trim();
+    if (trimmed.length === 0) throw new BadRequestException('name must not be blank');
+    const members = [...new Set(memberIds)];
+    if (members.length > this.config.chat.maxRoomMembers) throw this.roomFull();
+    const room = await this.repo.createGroup(null, trimmed, members);
+    if (room === null) throw new NotFoundException('one or more memberIds are not users');
+    return room;
+  }
+
+  /** Adds users to a group room, all or none. */
+  async addMembersForService(roomId: string, userIds: string[]): Promise<RoomView> {
+    const room = await this.repo.load(roomId);
+    if (room === null) throw new NotFoundException('room not found');
+    if (room.kind === 'direct')
+      throw new BadRequestException('members cannot be added to a direct room');
+    const unique = [...new Set(userIds)];
+    if ((await this.repo.existingUsers(unique)).length !== unique.length)
+      throw new NotFoundException('one or more userIds are not users');
+    const outcome = await this.repo.addMembers(roomId, unique, this.config.chat.maxRoomMembers);
+    if ('full' in outcome) throw this.roomFull();
+    return outcome.room;
+  }
+
+  /**
+   * Takes a member out of a room: REST answers 403 from now on, and the member's sockets on every
+   * instance leave the room (they hear `chat.member-left` on the user's channel).
+   */
+  async removeMemberForService(roomId: string, userId: string): Promise<void> {
+    if ((await this.repo.load(roomId)) === null) throw new NotFoundException('room not found');
+    if (!(await this.repo.removeMember(roomId, userId)))
+      throw new NotFoundException('not a member of this room');
+    this.bus.publish('chat.member-left', { roomId, userId });
+  }
+
   async leave(userId: string, roomId: string): Promise<void> {
     await this.assertMember(userId, roomId);
     await this.repo.removeMember(roomId, userId);

@@ -144,6 +144,7 @@ export const envSchema = z.object({
   RATE_LIMIT_MESSAGES: int(1, 1000000).default(20),
   RATE_LIMIT_WINDOW_MS: int(100, 3600000).default(10000),
   AUTH_RATE_LIMIT: int(0, 1000000).default(30),
+  RATE_LIMIT_ADMIN: int(1, 10000000).default(6000),
   MAX_ROOM_MEMBERS: int(2, 1000000).default(1000),
   RATE_LIMIT_ROOMS: int(1, 1000000).default(30),
   PRESENCE_MAX_ROOM_SIZE: int(0, 1000000).default(200),
@@ -219,6 +220,8 @@ export interface AppConfig {
   stocks: { feed: Env['STOCK_FEED']; symbols: string[]; tickMs: number };
   /** reconcileMs: how often each instance checks the latest period ran (misfires, failed runs). */
   reminders: { cron: string; timeZone: string; staleDays: number; reconcileMs: number };
+  /** Writes through the server API (/api/admin) per minute, across instances, all keys together. */
+  admin: { rateLimitPerMinute: number };
   /**
    * ringTimeoutMs: a call nobody joined ends after it. signalsPerSecond: per socket. TURN
    * credentials are made only with both turnUrls and turnSecret.
@@ -330,6 +333,7 @@ export function parseConfig(
       staleDays: env.WEIGHT_REMINDER_STALE_DAYS,
       reconcileMs: env.WEIGHT_REMINDER_RETRY_MS,
     },
+    admin: { rateLimitPerMinute: env.RATE_LIMIT_ADMIN },
     calls: {
       stunUrls: env.STUN_URLS,
       turnUrls: env.TURN_URLS,

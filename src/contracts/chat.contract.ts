@@ -25,7 +25,8 @@ export interface MessageView {
   roomId: string;
   /** Gapless per room, from 1. */
   seq: number;
-  senderId: string;
+  /** null: a system message, posted by the team's backend through the server API. */
+  senderId: string | null;
   body: string;
   clientMsgId: string | null;
   createdAt: string;

@@ -2,6 +2,7 @@ import { Injectable, Logger, UnauthorizedException, type OnModuleDestroy } from 
 import type { Request, Response } from 'express';
 import type { AuthUser } from '../auth/auth-user';
 import { SessionsService } from '../auth/sessions.service';
+import { Bus } from '../bus/bus';
 import { errorText } from '../common/background';
 import { TooManyRequestsException } from '../common/too-many-requests.exception';
 import { InjectConfig, type AppConfig } from '../config/app.config';
@@ -52,6 +53,7 @@ export class NotificationStreams implements OnModuleDestroy {
     private readonly metrics: Metrics,
     sessions: SessionsService,
     private readonly connections: ConnectionCounter,
+    bus: Bus,
   ) {
     metrics.gauge('realtime_sse_streams_open', 'Open notification SSE streams', () =>
       this.countStreams('sse'),
@@ -71,6 +73,8 @@ export class NotificationStreams implements OnModuleDestroy {
       this.lifecycle.onDrain(() => this.closeAll()),
       // Streams and waits end with their login (logout anywhere, or found ended by the re-check).
       sessions.watch({ sessions: () => this.sessionIds(), end: (id) => this.endSession(id) }),
+      // Disconnected through the server API: all of the user's, with a login or without.
+      bus.subscribe('auth.user-disconnected', ({ userId }) => this.endUser(userId)),
     );
   }
 
@@ -191,6 +195,11 @@ export class NotificationStreams implements OnModuleDestroy {
     let n = 0;
     for (const s of this.streams) if (s.sink.transport === transport) n++;
     return n;
+  }
+
+  private endUser(userId: string): void {
+    for (const s of this.streams) if (s.sink.userId === userId) s.sink.close();
+    for (const w of this.waiters) if (w.sink.userId === userId) w.sink.endLogin();
   }
 
   private endSession(sessionId: string): void {

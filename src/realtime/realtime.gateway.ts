@@ -7,6 +7,7 @@ import {
   type OnGatewayInit,
 } from '@nestjs/websockets';
 import { Authenticator } from '../auth/authenticator.service';
+import { Bus } from '../bus/bus';
 import { SessionsService } from '../auth/sessions.service';
 import { errorText, inBackground } from '../common/background';
 import type { ServerToClientEvents } from '../contracts';
@@ -77,6 +78,7 @@ export class RealtimeGateway
     private readonly metrics: Metrics,
     private readonly sessions: SessionsService,
     private readonly connections: ConnectionCounter,
+    private readonly bus: Bus,
   ) {
     metrics.gauge(
       'realtime_sockets_connected',
@@ -120,6 +122,10 @@ export class RealtimeGateway
         sessions: () => this.sessionIds(server),
         end: (sessionId) => server.in(sessionRoom(sessionId)).disconnectSockets(true),
       }),
+      // Disconnected through the server API: every socket of the user, with a login or without.
+      this.bus.subscribe('auth.user-disconnected', ({ userId }) =>
+        server.in(userRoom(userId)).disconnectSockets(true),
+      ),
       this.lifecycle.onDrain(() => {
         // Close the transport rather than "server disconnect": clients then reconnect by
         // themselves, to another instance behind the load balancer.

@@ -178,7 +178,9 @@ export class MessageResponse implements MessageView {
   roomId!: string;
   /** Per room, from 1, without gaps. */
   seq!: number;
-  senderId!: string;
+  /** null: a system message, posted through the server API. */
+  @ApiProperty({ type: String, nullable: true })
+  senderId!: string | null;
   body!: string;
   @ApiProperty({ type: String, nullable: true })
   clientMsgId!: string | null;
