@@ -17,7 +17,7 @@ import {
   type NotificationInput,
 } from '../src/notifications/notifications.repository';
 import { NotificationsService } from '../src/notifications/notifications.service';
-import { JobRunsRepository } from '../src/reminders/job-runs.repository';
+import { JobRunsRepository } from '../src/jobs/job-runs.repository';
 import { WeightReminderRepository } from '../src/reminders/weight-reminder.repository';
 import { AlertsRepository, type FiredAlert } from '../src/stocks/alerts/alerts.repository';
 import type { Quote } from '../src/stocks/quote';
@@ -595,7 +595,7 @@ describe('repositories on PostgreSQL', () => {
       const runs = new JobRunsRepository(ds, configFor(db.url, 'inst-log'));
       const first = await runs.startRun('log-job', 'p1', 'schedule');
       const second = await runs.startRun('log-job', 'p2', 'manual');
-      await runs.finishRun(first, { usersNotified: 3, skipped: 1 });
+      await runs.finishRun(first, { usersNotified: 3, skipped: 1, detail: { messages: 7 } });
       await runs.finishRun(second, { error: 'x'.repeat(600) });
       const listed = (await runs.list(50)).filter((r) => r.job === 'log-job');
       expect(listed).toEqual([
@@ -610,6 +610,7 @@ describe('repositories on PostgreSQL', () => {
           trigger: 'schedule',
           status: 'done',
           skipped: 1,
+          detail: { messages: 7 },
         },
       ]);
       const [failed] = await sql<{ error: string }>(`SELECT error FROM job_runs WHERE id = $1`, [

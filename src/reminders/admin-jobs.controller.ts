@@ -2,7 +2,7 @@ import { ApiOkResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { BadRequestException, Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { ApiKeyAuth } from '../auth/auth.decorators';
 import { JobRunListResponse, ReminderRunResponse, RunReminderDto } from './dto/run-reminder.dto';
-import { JobRunsRepository } from './job-runs.repository';
+import { JobRunsRepository } from '../jobs/job-runs.repository';
 import { WeightReminderScheduler } from './weight-reminder.scheduler';
 
 @ApiKeyAuth()

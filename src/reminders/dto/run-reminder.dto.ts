@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import type { JobRunView, RunTrigger } from '../job-runs.views';
+import type { JobRunView, RunTrigger } from '../../jobs/job-runs.views';
 import { IsISO8601, IsOptional } from 'class-validator';
 
 export class RunReminderDto {
@@ -30,6 +30,9 @@ export class JobRunResponse implements JobRunView {
   /** running, done or failed. */
   status!: string;
   skipped!: number;
+  /** The job's own counts (the retention: rows deleted per table). */
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'number' } })
+  detail!: Record<string, number>;
 }
 
 export class JobRunListResponse {

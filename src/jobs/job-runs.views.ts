@@ -10,6 +10,8 @@ export interface JobRunView {
   trigger: RunTrigger;
   status: string;
   skipped: number;
+  /** The job's own counts (the retention: rows deleted per table). */
+  detail: Record<string, number>;
 }
 
 export interface JobRunRow {
@@ -22,6 +24,7 @@ export interface JobRunRow {
   trigger: RunTrigger;
   status: string;
   skipped: number;
+  detail: Record<string, number> | null;
 }
 
 export function toJobRunView(row: JobRunRow): JobRunView {
@@ -35,5 +38,6 @@ export function toJobRunView(row: JobRunRow): JobRunView {
     trigger: row.trigger,
     status: row.status,
     skipped: row.skipped,
+    detail: row.detail ?? {},
   };
 }

@@ -5,6 +5,16 @@ import { InjectConfig, type AppConfig } from '../config/app.config';
 import { rowsOf } from '../database/rows';
 import { toJobRunView, type JobRunRow, type JobRunView, type RunTrigger } from './job-runs.views';
 
+/**
+ * What a finished run reports: the reminder how many it notified and skipped, other jobs their
+ * own counts in `detail` (the retention: rows deleted per table).
+ */
+export interface JobOutcome {
+  usersNotified: number;
+  skipped: number;
+  detail?: Record<string, number>;
+}
+
 /** A claim whose heartbeat is older than this belongs to a run that died; another may take it. */
 export const CLAIM_STALE_MS = 60_000;
 
@@ -79,10 +89,7 @@ export class JobRunsRepository {
     return row.id;
   }
 
-  async finishRun(
-    id: string,
-    outcome: { usersNotified: number; skipped: number } | { error: string },
-  ): Promise<void> {
+  async finishRun(id: string, outcome: JobOutcome | { error: string }): Promise<void> {
     if ('error' in outcome) {
       await this.db.query(
         `UPDATE job_runs SET finished_at = now(), status = 'failed', error = $2 WHERE id = $1`,
@@ -90,8 +97,9 @@ export class JobRunsRepository {
       );
     } else {
       await this.db.query(
-        `UPDATE job_runs SET finished_at = now(), status = 'done', users_notified = $2, skipped = $3 WHERE id = $1`,
-        [id, outcome.usersNotified, outcome.skipped],
+        `UPDATE job_runs SET finished_at = now(), status = 'done', users_notified = $2, skipped = $3,
+           detail = $4::jsonb WHERE id = $1`,
+        [id, outcome.usersNotified, outcome.skipped, JSON.stringify(outcome.detail ?? {})],
       );
     }
   }
@@ -99,7 +107,7 @@ export class JobRunsRepository {
   async list(limit = 50): Promise<JobRunView[]> {
     const rows = rowsOf<JobRunRow>(
       await this.db.query(
-        `SELECT job, period_key, started_at, finished_at, instance_id, users_notified, trigger, status, skipped
+        `SELECT job, period_key, started_at, finished_at, instance_id, users_notified, trigger, status, skipped, detail
          FROM job_runs ORDER BY started_at DESC, id DESC LIMIT $1`,
         [limit],
       ),
