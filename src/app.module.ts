@@ -5,6 +5,7 @@ import { AuthModule } from './auth/auth.module';
 import { BusModule } from './bus/bus.module';
 import { AdminModule } from './admin/admin.module';
 import { CallsModule } from './calls/calls.module';
+import { RetentionModule } from './retention/retention.module';
 import { ChatModule } from './chat/chat.module';
 import { appConfig } from './config/app.config';
 import { DatabaseModule } from './database/database.module';
@@ -37,6 +38,7 @@ import { UsersModule } from './users/users.module';
     ChatModule,
     CallsModule,
     AdminModule,
+    RetentionModule,
     NotificationsModule,
     StocksModule,
     RemindersModule,

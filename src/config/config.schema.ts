@@ -145,6 +145,10 @@ export const envSchema = z.object({
   RATE_LIMIT_WINDOW_MS: int(100, 3600000).default(10000),
   AUTH_RATE_LIMIT: int(0, 1000000).default(30),
   RATE_LIMIT_ADMIN: int(1, 10000000).default(6000),
+  MESSAGE_RETENTION_DAYS: int(0, 36500).default(0),
+  NOTIFICATION_RETENTION_DAYS: int(0, 36500).default(0),
+  RETENTION_CRON: cron.default('17 3 * * *'),
+  RETENTION_CHUNK: int(10, 100000).default(5000),
   MAX_ROOM_MEMBERS: int(2, 1000000).default(1000),
   RATE_LIMIT_ROOMS: int(1, 1000000).default(30),
   PRESENCE_MAX_ROOM_SIZE: int(0, 1000000).default(200),
@@ -220,6 +224,11 @@ export interface AppConfig {
   stocks: { feed: Env['STOCK_FEED']; symbols: string[]; tickMs: number };
   /** reconcileMs: how often each instance checks the latest period ran (misfires, failed runs). */
   reminders: { cron: string; timeZone: string; staleDays: number; reconcileMs: number };
+  /**
+   * Days kept (0: forever); the daily job (cron in UTC) deletes older rows `chunk` at a time.
+   * Expired logins and old job runs go too, whatever these say.
+   */
+  retention: { messageDays: number; notificationDays: number; cron: string; chunk: number };
   /** Writes through the server API (/api/admin) per minute, across instances, all keys together. */
   admin: { rateLimitPerMinute: number };
   /**
@@ -334,6 +343,12 @@ export function parseConfig(
       reconcileMs: env.WEIGHT_REMINDER_RETRY_MS,
     },
     admin: { rateLimitPerMinute: env.RATE_LIMIT_ADMIN },
+    retention: {
+      messageDays: env.MESSAGE_RETENTION_DAYS,
+      notificationDays: env.NOTIFICATION_RETENTION_DAYS,
+      cron: env.RETENTION_CRON,
+      chunk: env.RETENTION_CHUNK,
+    },
     calls: {
       stunUrls: env.STUN_URLS,
       turnUrls: env.TURN_URLS,
