@@ -104,12 +104,12 @@ describe('weekly weight reminder on three instances, every 2 s', () => {
     // Let a few more periods pass on all three instances, then look at the whole record.
     const claims = await waitForRows(
       db,
-      'SELECT period_key FROM job_claims WHERE finished_at IS NOT NULL ORDER BY period_key',
+      `SELECT period_key FROM job_claims WHERE job = 'weight-reminder' AND finished_at IS NOT NULL ORDER BY period_key`,
       4,
     );
     const runs = await query<{ period_key: string; status: string; n: string }>(
       db.url,
-      `SELECT period_key, count(*) AS n, min(status) AS status FROM job_runs WHERE trigger <> 'manual' GROUP BY period_key`,
+      `SELECT period_key, count(*) AS n, min(status) AS status FROM job_runs WHERE job = 'weight-reminder' AND trigger <> 'manual' GROUP BY period_key`,
     );
     for (const r of runs)
       expect({ period: r.period_key, runs: Number(r.n) }).toEqual({
@@ -148,7 +148,10 @@ describe('weekly weight reminder on three instances, every 2 s', () => {
     expect(res.status).toBe(200);
     expect(res.body.items.length).toBeGreaterThanOrEqual(3);
     expect(res.body.items.length).toBeLessThanOrEqual(50);
-    const started = res.body.items.map((r) => r.periodKey);
+    // Newest first; the reminder's periods (the daily retention's runs are in the log too).
+    const started = res.body.items
+      .filter((r) => r.job === 'weight-reminder')
+      .map((r) => r.periodKey);
     expect([...started].sort().reverse()).toEqual(started);
     expect(res.body.items[0]).toMatchObject({
       job: 'weight-reminder',
@@ -246,7 +249,7 @@ describe('weight reminder schedule edge cases', () => {
     const app = await startInstance({ databaseUrl: db.url, redisPrefix: prefix, env });
     const runs = await waitForRows(
       db,
-      `SELECT period_key, trigger FROM job_runs WHERE trigger = 'catch-up' AND status = 'done'`,
+      `SELECT period_key, trigger FROM job_runs WHERE job = 'weight-reminder' AND trigger = 'catch-up' AND status = 'done'`,
       1,
     );
     expect(runs).toHaveLength(1);
@@ -264,7 +267,7 @@ describe('weight reminder schedule edge cases', () => {
     );
     const all = await query(
       db.url,
-      `SELECT 1 FROM job_runs WHERE period_key = $1 AND trigger <> 'manual'`,
+      `SELECT 1 FROM job_runs WHERE job = 'weight-reminder' AND period_key = $1 AND trigger <> 'manual'`,
       [runs[0].period_key],
     );
     expect(all).toHaveLength(1);

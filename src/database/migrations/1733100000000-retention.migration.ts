@@ -12,7 +12,9 @@ export class Retention1733100000000 implements MigrationInterface {
   async up(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE job_runs ADD COLUMN detail jsonb`);
     await q.query(`CREATE INDEX messages_created_brin ON messages USING brin (created_at)`);
-    await q.query(`CREATE INDEX notifications_created_brin ON notifications USING brin (created_at)`);
+    await q.query(
+      `CREATE INDEX notifications_created_brin ON notifications USING brin (created_at)`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {
