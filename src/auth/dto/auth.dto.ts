@@ -1,4 +1,5 @@
 import { UserResponse } from '../../users/dto/users.dto';
+import { USERNAME_PATTERN } from '../../users/profile-rules';
 import { IsOptional, IsString, Length, Matches, MaxLength, MinLength } from 'class-validator';
 import { Transform } from 'class-transformer';
 
@@ -7,7 +8,7 @@ const trim = ({ value }: { value: unknown }): unknown =>
 
 export class RegisterDto {
   @IsString()
-  @Matches(/^[a-z0-9_]{3,32}$/, { message: 'username must be 3-32 characters of a-z, 0-9 and _' })
+  @Matches(USERNAME_PATTERN, { message: 'username must be 3-32 characters of a-z, 0-9 and _' })
   username!: string;
 
   @IsString()
