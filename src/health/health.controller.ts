@@ -32,8 +32,8 @@ export class HealthController {
   }
 
   /**
-   * Worth sending traffic to: the database answers and the bus carries a canary round trip; with
-   * an outside issuer configured, its key set has been fetched (see JwksHealthIndicator).
+   * Worth sending traffic to: the database answers, the bus carries a canary round trip and, with
+   * JWT_JWKS_URL set, the outside issuer's key set has been fetched.
    */
   @Get('ready')
   @HealthCheck()
