@@ -1,4 +1,5 @@
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
+import jwt from 'jsonwebtoken';
 import { SignJWT } from 'jose';
 import { createTestDatabase, query, type TestDatabase } from './helpers/database';
 import { TEST_API_KEY } from './helpers/env';
@@ -48,6 +49,9 @@ const newSub = (label: string): string => `idp|${label}-${process.pid}-${++seq}-
  */
 describe('outside identity: tokens of a JWKS issuer', () => {
   const idp = new TestIssuer();
+  /** JWT_PUBLIC_KEY's issuer, configured beside the JWKS one. */
+  const pemIssuer = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const pemPublic = pemIssuer.publicKey.export({ type: 'spki', format: 'pem' }).toString();
   /** A second provider, down when its instance starts. */
   const lateIdp = new TestIssuer();
   let rsa: IssuerKey;
@@ -73,6 +77,7 @@ describe('outside identity: tokens of a JWKS issuer', () => {
           env: {
             ...idp.env(path),
             SERVICE_API_KEY: `${TEST_API_KEY},${SECOND_API_KEY}`,
+            JWT_PUBLIC_KEY: pemPublic.replace(/\n/g, '\\n'),
             SSE_HEARTBEAT_MS: '1000',
           },
         }),
@@ -117,6 +122,27 @@ describe('outside identity: tokens of a JWKS issuer', () => {
       body: { username: claims.preferred_username, password: 'correct horse battery' },
     });
     expect(login.status).toBe(401);
+  });
+
+  it('keeps accepting local tokens beside it, each only with its own key', async () => {
+    const reg = await http<{ accessToken: string; user: Me }>(a.url, '/api/auth/register', {
+      body: {
+        username: `local_${process.pid}_${++seq}`.slice(0, 32),
+        password: 'correct horse battery',
+      },
+    });
+    expect(reg.status).toBe(201);
+    await expect(status(a, reg.body.accessToken)).resolves.toBe(200);
+    const local = (await me(a, reg.body.accessToken)).body;
+    expect(local.externalId).toBeNull();
+    const pemSigned = (claims: object): string =>
+      jwt.sign({ sub: local.id, ...claims }, pemIssuer.privateKey, {
+        algorithm: 'RS256',
+        expiresIn: 60,
+      });
+    await expect(status(a, pemSigned({}))).resolves.toBe(200);
+    // Claiming the outside issuer sends a token to its JWKS, and to nothing else.
+    await expect(status(a, pemSigned({ iss: idp.issuer, aud: idp.audience }))).resolves.toBe(401);
   });
 
   it('accepts them on Socket.IO handshakes', async () => {
