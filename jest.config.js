@@ -1,6 +1,6 @@
 // NestJS 12 packages ship as ES modules. Node 20 can require() them natively, but Jest's own
 // module loader only does so on Node 24.9+, so SWC compiles those few packages to CommonJS here.
-const esmPackages = ['@nestjs', 'uid', 'load-esm', 'file-type', 'strtok3', 'token-types', 'peek-readable', '@tokenizer'];
+const esmPackages = ['@nestjs', 'jose', 'uid', 'load-esm', 'file-type', 'strtok3', 'token-types', 'peek-readable', '@tokenizer'];
 
 /** @type {import('jest').Config} */
 module.exports = {

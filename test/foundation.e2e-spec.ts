@@ -8,6 +8,7 @@ interface UserBody {
   displayName: string;
   goalWeightKg: number | null;
   createdAt: string;
+  externalId: string | null;
 }
 
 describe('foundation on real Postgres and Redis', () => {
@@ -40,6 +41,7 @@ describe('foundation on real Postgres and Redis', () => {
         displayName: 'Reg User',
         goalWeightKg: null,
         createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/),
+        externalId: null,
       });
       expect(res.body.accessToken.split('.')).toHaveLength(3);
       expect(res.headers.get('set-cookie')).toMatch(/access_token=.+; .*HttpOnly/i);

@@ -87,6 +87,24 @@ describe('repositories on PostgreSQL', () => {
   });
 
   describe('UsersRepository', () => {
+    it('creates the user of an outside subject once, however many insert it at once', async () => {
+      const made = await Promise.all(
+        Array.from({ length: 8 }, () => users.ensureExternal('idp|repo-1', 'repo_ext', 'Ext')),
+      );
+      expect(new Set(made.map((u) => u.id)).size).toBe(1);
+      expect(made[0]).toMatchObject({ username: 'repo_ext', externalId: 'idp|repo-1' });
+      await expect(users.findByExternalId('idp|repo-1')).resolves.toEqual(made[0]);
+      // No password: such a user cannot log in with one.
+      await expect(users.findCredentials('repo_ext')).resolves.toEqual({
+        user: made[0],
+        passwordHash: null,
+      });
+      // Another subject wanting the same username is told so (and picks another).
+      await expect(users.ensureExternal('idp|repo-2', 'repo_ext', 'Other')).rejects.toMatchObject({
+        code: '23505',
+      });
+    });
+
     it('creates a user once per username and reads it back without its hash', async () => {
       const created = await users.create('repo_alice', 'Alice', 'hash-of-alice');
       expect(created).toEqual({
@@ -95,6 +113,7 @@ describe('repositories on PostgreSQL', () => {
         displayName: 'Alice',
         goalWeightKg: null,
         createdAt: expect.any(String),
+        externalId: null,
       });
       await expect(users.findById(created.id)).resolves.toEqual(created);
       await expect(users.findByUsername('repo_alice')).resolves.toEqual(created);
@@ -632,9 +651,10 @@ describe('repositories on PostgreSQL', () => {
       const userId = await newUser();
       const sessionId = await newSession(userId, new Date(Date.now() + 3_600_000));
       const expiresAt = new Date(Date.now() + 30_000);
-      await tickets.insert('hash-1', userId, sessionId, expiresAt);
+      const holder = { userId, sessionId, tokenExpiresAt: null, expiresAt };
+      await tickets.insert('hash-1', holder);
       const taken = await Promise.all(Array.from({ length: 8 }, () => tickets.take('hash-1')));
-      expect(taken.filter((t) => t !== null)).toEqual([{ userId, sessionId, expiresAt }]);
+      expect(taken.filter((t) => t !== null)).toEqual([holder]);
       await expect(tickets.take('hash-1')).resolves.toBeNull();
       await expect(tickets.take('never-issued')).resolves.toBeNull();
 
@@ -642,27 +662,53 @@ describe('repositories on PostgreSQL', () => {
       const service = new StreamTicketsService(tickets);
       const user = { userId, sessionId, expiresAt: Math.floor(Date.now() / 1000) + 3600 };
       const { ticket } = await service.issue(user);
-      await expect(service.redeem(ticket)).resolves.toEqual({ userId, sessionId });
-      await expect(service.redeem(ticket)).resolves.toBeNull();
-      const expired = 'expired-ticket';
-      await tickets.insert(
-        createHash('sha256').update(expired).digest('hex'),
+      await expect(service.redeem(ticket)).resolves.toEqual({
         userId,
         sessionId,
-        new Date(Date.now() - 1000),
-      );
+        tokenExpiresAt: null,
+      });
+      await expect(service.redeem(ticket)).resolves.toBeNull();
+      const expired = 'expired-ticket';
+      await tickets.insert(createHash('sha256').update(expired).digest('hex'), {
+        ...holder,
+        expiresAt: new Date(Date.now() - 1000),
+      });
       await expect(service.redeem(expired)).resolves.toBeNull();
       await expect(tickets.take(createHash('sha256').update(expired).digest('hex'))).resolves.toBe(
         null,
       );
     });
 
+    it('issues a ticket to a token without a session, bounded by that token', async () => {
+      const service = new StreamTicketsService(new StreamTicketsRepository(ds));
+      const userId = await newUser();
+      // A token expiring in 5 s: the ticket expires with it, not 30 s later.
+      const expiresAt = Math.floor(Date.now() / 1000) + 5;
+      const issued = await service.issue({ userId, sessionId: null, expiresAt });
+      expect(issued.expiresAt.getTime()).toBeLessThanOrEqual(expiresAt * 1000);
+      await expect(service.redeem(issued.ticket)).resolves.toEqual({
+        userId,
+        sessionId: null,
+        tokenExpiresAt: expiresAt,
+      });
+      // A ticket bounded by neither is refused by the table itself.
+      await expect(
+        new StreamTicketsRepository(ds).insert('unbounded', {
+          userId,
+          sessionId: null,
+          tokenExpiresAt: null,
+          expiresAt: new Date(Date.now() + 30_000),
+        }),
+      ).rejects.toThrow(/stream_tickets_bounded/);
+    });
+
     it('sweeps only tickets expired over a minute ago', async () => {
       const tickets = new StreamTicketsRepository(ds);
       const userId = await newUser();
       const sessionId = await newSession(userId, new Date(Date.now() + 3_600_000));
-      await tickets.insert('old', userId, sessionId, new Date(Date.now() - 120_000));
-      await tickets.insert('recent', userId, sessionId, new Date(Date.now() - 10_000));
+      const holder = { userId, sessionId, tokenExpiresAt: null };
+      await tickets.insert('old', { ...holder, expiresAt: new Date(Date.now() - 120_000) });
+      await tickets.insert('recent', { ...holder, expiresAt: new Date(Date.now() - 10_000) });
       await tickets.sweepExpired();
       await expect(tickets.take('old')).resolves.toBeNull();
       await expect(tickets.take('recent')).resolves.not.toBeNull();

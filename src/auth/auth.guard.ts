@@ -1,20 +1,22 @@
-import { timingSafeEqual, createHash } from 'node:crypto';
 import { CanActivate, ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { InjectConfig, type AppConfig } from '../config/app.config';
+import { ApiKeyMatcher } from './api-keys';
 import { AUTH_KIND, type AuthenticatedRequest, type AuthKind } from './auth.decorators';
 import { Authenticator } from './authenticator.service';
-
-const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
 /** Global HTTP guard: every route needs a user unless marked @Public, @ApiKeyAuth or @StreamAuth. */
 @Injectable()
 export class AuthGuard implements CanActivate {
+  private readonly apiKeys: ApiKeyMatcher;
+
   constructor(
     private readonly reflector: Reflector,
     private readonly auth: Authenticator,
-    @InjectConfig() private readonly config: AppConfig,
-  ) {}
+    @InjectConfig() config: AppConfig,
+  ) {
+    this.apiKeys = new ApiKeyMatcher(config.auth.serviceApiKeys);
+  }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
@@ -27,13 +29,7 @@ export class AuthGuard implements CanActivate {
     const req = context.switchToHttp().getRequest<AuthenticatedRequest>();
 
     if (kind === 'api-key') {
-      const key = req.headers['x-api-key'];
-      // Compare digests: constant time, and no length leak.
-      if (
-        typeof key === 'string' &&
-        timingSafeEqual(digest(key), digest(this.config.auth.serviceApiKey))
-      )
-        return true;
+      if (this.apiKeys.matches(req.headers['x-api-key'])) return true;
       throw new UnauthorizedException('a valid X-Api-Key is required');
     }
 

@@ -9,6 +9,7 @@ import { AuthGuard } from './auth.guard';
 import { AuthService } from './auth.service';
 import { Authenticator } from './authenticator.service';
 import { jwtModuleOptions } from './jwt-keys';
+import { JWKS_FETCH, OutsideTokens } from './outside-tokens.service';
 import { PasswordHasher } from './password.hasher';
 import { SessionsRepository } from './sessions.repository';
 import { SessionsService } from './sessions.service';
@@ -32,9 +33,11 @@ import { TokenService } from './token.service';
     StreamTicketsRepository,
     StreamTicketsService,
     TokenService,
+    OutsideTokens,
+    { provide: JWKS_FETCH, useValue: fetch },
     AuthRateLimitGuard,
     { provide: APP_GUARD, useClass: AuthGuard },
   ],
-  exports: [Authenticator, SessionsService],
+  exports: [Authenticator, SessionsService, OutsideTokens],
 })
 export class AuthModule {}

@@ -30,8 +30,9 @@ export class AuthService {
 
   async login(dto: LoginDto): Promise<LoginResult> {
     const found = await this.users.findCredentials(dto.username);
+    // An outside user has no password here: they log in at their identity provider.
     const ok =
-      found === null
+      found === null || found.passwordHash === null
         ? await this.hasher.verifyNothing(dto.password)
         : await this.hasher.verify(dto.password, found.passwordHash);
     if (!ok || found === null) throw new UnauthorizedException('invalid username or password');

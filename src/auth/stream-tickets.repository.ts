@@ -3,16 +3,21 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { rowsOf } from '../database/rows';
 
-/** A ticket's holder, as its one redemption finds it. */
-export interface RedeemedTicket {
+/**
+ * A ticket's holder: a login (sessionId), or a token with no session here (an outside one), whose
+ * expiry it then carries. expiresAt is the ticket's own.
+ */
+export interface TicketHolder {
   userId: string;
-  sessionId: string;
+  sessionId: string | null;
+  tokenExpiresAt: Date | null;
   expiresAt: Date;
 }
 
 interface TicketRow {
   user_id: string;
-  session_id: string;
+  session_id: string | null;
+  token_expires_at: Date | null;
   expires_at: Date;
 }
 
@@ -24,15 +29,11 @@ interface TicketRow {
 export class StreamTicketsRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
-  async insert(
-    ticketHash: string,
-    userId: string,
-    sessionId: string,
-    expiresAt: Date,
-  ): Promise<void> {
+  async insert(ticketHash: string, holder: TicketHolder): Promise<void> {
     await this.db.query(
-      `INSERT INTO stream_tickets (ticket_hash, user_id, session_id, expires_at) VALUES ($1, $2, $3, $4)`,
-      [ticketHash, userId, sessionId, expiresAt],
+      `INSERT INTO stream_tickets (ticket_hash, user_id, session_id, token_expires_at, expires_at)
+       VALUES ($1, $2, $3, $4, $5)`,
+      [ticketHash, holder.userId, holder.sessionId, holder.tokenExpiresAt, holder.expiresAt],
     );
   }
 
@@ -47,15 +48,21 @@ export class StreamTicketsRepository {
    * Deletes the ticket and returns whom it was for: whoever takes it first gets it, once; null
    * when there is no such ticket (never issued, or taken already). Expiry is the caller's to judge.
    */
-  async take(ticketHash: string): Promise<RedeemedTicket | null> {
+  async take(ticketHash: string): Promise<TicketHolder | null> {
     const [row] = rowsOf<TicketRow>(
       await this.db.query(
-        `DELETE FROM stream_tickets WHERE ticket_hash = $1 RETURNING user_id, session_id, expires_at`,
+        `DELETE FROM stream_tickets WHERE ticket_hash = $1
+         RETURNING user_id, session_id, token_expires_at, expires_at`,
         [ticketHash],
       ),
     );
     return row === undefined
       ? null
-      : { userId: row.user_id, sessionId: row.session_id, expiresAt: row.expires_at };
+      : {
+          userId: row.user_id,
+          sessionId: row.session_id,
+          tokenExpiresAt: row.token_expires_at,
+          expiresAt: row.expires_at,
+        };
   }
 }

@@ -100,4 +100,41 @@ describe('parseConfig', () => {
     });
     expect(c.auth.jwtSecret).toBe('s'.repeat(16));
   });
+
+  it('takes several comma-separated service API keys, each of 16 characters or more', () => {
+    const base = { REDIS_URL: 'redis://x', JWT_SECRET: 's'.repeat(16) };
+    const c = parseConfig({ ...base, SERVICE_API_KEY: `${'a'.repeat(16)}, ${'b'.repeat(20)}` });
+    expect(c.auth.serviceApiKeys).toEqual(['a'.repeat(16), 'b'.repeat(20)]);
+    expect(parseConfig({}).auth.serviceApiKeys).toEqual(['dev-service-key']);
+    for (const bad of [`${'a'.repeat(16)},short`, ',,,,,,,,,,,,,,,,,,'])
+      expect(() => parseConfig({ ...base, SERVICE_API_KEY: bad })).toThrow(
+        /^Invalid configuration: SERVICE_API_KEY must be one or more comma-separated keys of at least 16 characters each$/,
+      );
+  });
+
+  it('needs JWT_ISSUER and JWT_AUDIENCE with JWT_JWKS_URL, and the URL to be http(s)', () => {
+    const jwks = {
+      JWT_JWKS_URL: 'https://idp.example.com/.well-known/jwks.json',
+      JWT_ISSUER: 'https://idp.example.com/',
+      JWT_AUDIENCE: 'realtime',
+    };
+    expect(parseConfig(jwks).auth.jwks).toEqual({
+      url: jwks.JWT_JWKS_URL,
+      issuer: jwks.JWT_ISSUER,
+      audience: 'realtime',
+    });
+    expect(parseConfig({}).auth.jwks).toBeUndefined();
+    expect(() => parseConfig({ ...jwks, JWT_AUDIENCE: '' })).toThrow(
+      /^Invalid configuration: JWT_JWKS_URL needs JWT_ISSUER and JWT_AUDIENCE/,
+    );
+    expect(() => parseConfig({ ...jwks, JWT_ISSUER: undefined })).toThrow(
+      /JWT_JWKS_URL needs JWT_ISSUER and JWT_AUDIENCE/,
+    );
+    expect(() => parseConfig({ ...jwks, JWT_JWKS_URL: 'ftp://idp.example.com/jwks' })).toThrow(
+      /^Invalid configuration: JWT_JWKS_URL must be a URL with scheme http: or https:/,
+    );
+    expect(() => parseConfig({ JWT_ISSUER: 'https://idp.example.com/' })).toThrow(
+      /JWT_ISSUER and JWT_AUDIENCE are used only with JWT_JWKS_URL/,
+    );
+  });
 });

@@ -125,6 +125,10 @@ export const envSchema = z.object({
     .default('rt:'),
   JWT_SECRET: optionalString,
   JWT_PUBLIC_KEY: optionalString,
+  /** An outside issuer's key set; tokens it signed are accepted (with JWT_ISSUER and JWT_AUDIENCE). */
+  JWT_JWKS_URL: optionalString.pipe(url(['http:', 'https:']).optional()),
+  JWT_ISSUER: optionalString,
+  JWT_AUDIENCE: optionalString,
   JWT_TTL_SECONDS: int(60, 60 * 60 * 24 * 30).default(60 * 60 * 12),
   SERVICE_API_KEY: optionalString,
   CORS_ORIGINS: commaList().refine(
@@ -200,8 +204,11 @@ export interface AppConfig {
   auth: {
     jwtSecret: string;
     jwtPublicKey: string | undefined;
+    /** An outside issuer: tokens signed by a key of its JWKS, with this `iss` and `aud`. */
+    jwks: { url: string; issuer: string; audience: string } | undefined;
     tokenTtlSeconds: number;
-    serviceApiKey: string;
+    /** Every accepted X-Api-Key: several while a key is being rotated. */
+    serviceApiKeys: string[];
     rateLimitPerMinute: number;
   };
   /**
@@ -251,6 +258,37 @@ const EMBEDDED_DEFAULTS = {
   serviceApiKey: 'dev-service-key',
 };
 
+const MIN_SECRET_LENGTH = 16;
+
+/**
+ * SERVICE_API_KEY as its list of keys: comma-separated, so a new key can be deployed next to the
+ * old one and the old one dropped once every caller has moved (no flag day).
+ */
+export function splitApiKeys(value: string): string[] {
+  return value
+    .split(',')
+    .map((k) => k.trim())
+    .filter((k) => k !== '');
+}
+
+/** The outside issuer, when JWT_JWKS_URL is set; its `iss` and `aud` are then required too. */
+function outsideIssuer(env: Env): AppConfig['auth']['jwks'] {
+  const { JWT_JWKS_URL: url, JWT_ISSUER: issuer, JWT_AUDIENCE: audience } = env;
+  if (url === undefined) {
+    // Checked only against the JWKS: set alone they would look like a check that never happens.
+    if (issuer !== undefined || audience !== undefined)
+      throw new ConfigError(
+        'Invalid configuration: JWT_ISSUER and JWT_AUDIENCE are used only with JWT_JWKS_URL; set it or unset them',
+      );
+    return undefined;
+  }
+  if (issuer === undefined || audience === undefined)
+    throw new ConfigError(
+      'Invalid configuration: JWT_JWKS_URL needs JWT_ISSUER and JWT_AUDIENCE (the iss and aud its tokens must carry)',
+    );
+  return { url, issuer, audience };
+}
+
 /**
  * Parses and validates the environment into the one typed config object.
  * Throws ConfigError naming the first offending variable.
@@ -282,8 +320,10 @@ export function parseConfig(
   const requireSecret = (name: 'JWT_SECRET' | 'SERVICE_API_KEY', fallback: string): string => {
     const value = env[name];
     if (value !== undefined) {
-      if (value.length < 16)
-        throw new ConfigError(`Invalid configuration: ${name} must be at least 16 characters`);
+      if (value.length < MIN_SECRET_LENGTH)
+        throw new ConfigError(
+          `Invalid configuration: ${name} must be at least ${MIN_SECRET_LENGTH} characters`,
+        );
       return value;
     }
     // Several instances must share the secret, so only the single-process laptop mode may invent one.
@@ -292,6 +332,18 @@ export function parseConfig(
       `Invalid configuration: ${name} is required when DATABASE_URL, REDIS_URL or REDIS_CLUSTER_NODES is set`,
     );
   };
+  const jwtSecret = requireSecret('JWT_SECRET', EMBEDDED_DEFAULTS.jwtSecret);
+  const apiKeys = env.SERVICE_API_KEY === undefined ? undefined : splitApiKeys(env.SERVICE_API_KEY);
+  if (
+    apiKeys !== undefined &&
+    (apiKeys.length === 0 || apiKeys.some((k) => k.length < MIN_SECRET_LENGTH))
+  )
+    throw new ConfigError(
+      `Invalid configuration: SERVICE_API_KEY must be one or more comma-separated keys of at least ${MIN_SECRET_LENGTH} characters each`,
+    );
+  const serviceApiKeys = apiKeys ?? [
+    requireSecret('SERVICE_API_KEY', EMBEDDED_DEFAULTS.serviceApiKey),
+  ];
   return {
     env: env.NODE_ENV,
     port: env.PORT,
@@ -318,10 +370,11 @@ export function parseConfig(
       prefix: env.REDIS_PREFIX,
     },
     auth: {
-      jwtSecret: requireSecret('JWT_SECRET', EMBEDDED_DEFAULTS.jwtSecret),
+      jwtSecret,
       jwtPublicKey: env.JWT_PUBLIC_KEY?.replace(/\\n/g, '\n'),
+      jwks: outsideIssuer(env),
       tokenTtlSeconds: env.JWT_TTL_SECONDS,
-      serviceApiKey: requireSecret('SERVICE_API_KEY', EMBEDDED_DEFAULTS.serviceApiKey),
+      serviceApiKeys,
       rateLimitPerMinute: env.AUTH_RATE_LIMIT,
     },
     chat: {

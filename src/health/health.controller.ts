@@ -10,6 +10,7 @@ import { Public } from '../auth/auth.decorators';
 import { LifecycleService } from '../lifecycle/lifecycle.service';
 import { BusHealthIndicator } from './bus.health';
 import { LiveResponse } from './dto/health.dto';
+import { JwksHealthIndicator } from './jwks.health';
 
 @Public()
 @ApiTags('operations')
@@ -19,6 +20,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly db: TypeOrmHealthIndicator,
     private readonly bus: BusHealthIndicator,
+    private readonly jwks: JwksHealthIndicator,
     private readonly lifecycle: LifecycleService,
   ) {}
 
@@ -29,7 +31,10 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** Worth sending traffic to: the database answers and the bus carries a canary round trip. */
+  /**
+   * Worth sending traffic to: the database answers, the bus carries a canary round trip and, with
+   * JWT_JWKS_URL set, the outside issuer's key set has been fetched.
+   */
   @Get('ready')
   @HealthCheck()
   async ready(): Promise<HealthCheckResult> {
@@ -42,6 +47,7 @@ export class HealthController {
       return await this.health.check([
         () => this.db.pingCheck('database', { timeout: 1500 }),
         () => this.bus.check('bus'),
+        ...(this.jwks.configured ? [() => this.jwks.check('jwks')] : []),
       ]);
     } catch (err) {
       // Name what failed, in the service's error shape, with Terminus' details alongside.

@@ -4,6 +4,8 @@ export interface UserView {
   displayName: string;
   goalWeightKg: number | null;
   createdAt: string;
+  /** The outside issuer's `sub` this user stands for; null for users who registered here. */
+  externalId: string | null;
 }
 
 export interface UserRow {
@@ -13,6 +15,7 @@ export interface UserRow {
   /** NUMERIC comes back as a string (to keep precision); kilograms fit a double. */
   goal_weight_kg: string | null;
   created_at: Date;
+  external_id: string | null;
 }
 
 export function toUserView(row: UserRow): UserView {
@@ -22,6 +25,7 @@ export function toUserView(row: UserRow): UserView {
     displayName: row.display_name,
     goalWeightKg: row.goal_weight_kg === null ? null : Number(row.goal_weight_kg),
     createdAt: row.created_at.toISOString(),
+    externalId: row.external_id,
   };
 }
 

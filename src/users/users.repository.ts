@@ -12,7 +12,7 @@ import {
 } from './user.views';
 
 /** A user's columns as views show them: never the password hash. */
-const USER_COLUMNS = 'id, username, display_name, goal_weight_kg, created_at';
+const USER_COLUMNS = 'id, username, display_name, goal_weight_kg, created_at, external_id';
 const WEIGHT_COLUMNS = 'id, weight_kg, measured_at';
 
 /** Users (the password hash is read for a login only) and the weights they log. */
@@ -32,10 +32,41 @@ export class UsersRepository {
     return toUserView(row);
   }
 
+  /**
+   * The user standing for an outside `sub`, created unless one exists: whichever instance or
+   * request inserts first wins, the others insert nothing and read the winner's row. Fails with a
+   * unique violation (users_username_key) when `username` is taken by someone else; the caller
+   * picks another.
+   */
+  async ensureExternal(
+    externalId: string,
+    username: string,
+    displayName: string,
+  ): Promise<UserView> {
+    const [created] = rowsOf<UserRow>(
+      await this.db.query(
+        `INSERT INTO users (username, display_name, external_id) VALUES ($1, $2, $3)
+         ON CONFLICT (external_id) DO NOTHING
+         RETURNING ${USER_COLUMNS}`,
+        [username, displayName, externalId],
+      ),
+    );
+    if (created !== undefined) return toUserView(created);
+    const existing = await this.findByExternalId(externalId);
+    // ON CONFLICT saw a committed row with this external_id, and users are never re-keyed.
+    if (existing === null) throw new Error('outside user vanished between insert and read');
+    return existing;
+  }
+
+  async findByExternalId(externalId: string): Promise<UserView | null> {
+    return this.findOne(`external_id = $1`, externalId);
+  }
+
+  /** The user and their password hash (null for outside users, who have no password here). */
   async findCredentials(
     username: string,
-  ): Promise<{ user: UserView; passwordHash: string } | null> {
-    const [row] = rowsOf<UserRow & { password_hash: string }>(
+  ): Promise<{ user: UserView; passwordHash: string | null } | null> {
+    const [row] = rowsOf<UserRow & { password_hash: string | null }>(
       await this.db.query(`SELECT ${USER_COLUMNS}, password_hash FROM users WHERE username = $1`, [
         username,
       ]),

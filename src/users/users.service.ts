@@ -17,7 +17,9 @@ export class UsersService {
     }
   }
 
-  findCredentials(username: string): Promise<{ user: UserView; passwordHash: string } | null> {
+  findCredentials(
+    username: string,
+  ): Promise<{ user: UserView; passwordHash: string | null } | null> {
     return this.repo.findCredentials(username);
   }
 

@@ -190,10 +190,16 @@ export class ChatPanel {
     if (this.messages.has(m.seq)) return;
     this.messages.set(m.seq, m);
     this.lastSeq = Math.max(this.lastSeq, m.seq);
-    this.typing.delete(m.senderId);
     const item = el('li');
     item.dataset.seq = String(m.seq);
-    item.append(el('span', this.name(m.senderId), 'sender'), el('span', m.body, 'text'));
+    if (m.senderId === null) {
+      // Posted by the team's backend: no sender to name.
+      item.classList.add('system');
+      item.append(el('span', 'system', 'sender'), el('span', m.body, 'text'));
+    } else {
+      this.typing.delete(m.senderId);
+      item.append(el('span', this.name(m.senderId), 'sender'), el('span', m.body, 'text'));
+    }
     // Insert in seq order.
     const list = $('messages');
     const after = Array.from(list.children).find(

@@ -1,4 +1,6 @@
+import { ApiProperty } from '@nestjs/swagger';
 import { UserResponse } from '../../users/dto/users.dto';
+import { USERNAME_PATTERN } from '../../users/profile-rules';
 import { IsOptional, IsString, Length, Matches, MaxLength, MinLength } from 'class-validator';
 import { Transform } from 'class-transformer';
 
@@ -6,8 +8,10 @@ const trim = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' ? value.trim() : value;
 
 export class RegisterDto {
+  // The Swagger plugin reads only a literal regex, so the shared one is named for it here.
+  @ApiProperty({ pattern: USERNAME_PATTERN.source })
   @IsString()
-  @Matches(/^[a-z0-9_]{3,32}$/, { message: 'username must be 3-32 characters of a-z, 0-9 and _' })
+  @Matches(USERNAME_PATTERN, { message: 'username must be 3-32 characters of a-z, 0-9 and _' })
   username!: string;
 
   @IsString()

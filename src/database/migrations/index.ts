@@ -7,6 +7,7 @@ import { UsersFillfactor1732700000000 } from './1732700000000-users-fillfactor.m
 import { RoomActivity1732800000000 } from './1732800000000-room-activity.migration';
 import { Calls1732900000000 } from './1732900000000-calls.migration';
 import { SystemMessages1733000000000 } from './1733000000000-system-messages.migration';
+import { OutsideIdentity1733050000000 } from './1733050000000-outside-identity.migration';
 import { Retention1733100000000 } from './1733100000000-retention.migration';
 
 /** Every migration, in order. New ones are appended here. */
@@ -20,5 +21,6 @@ export const migrations = [
   RoomActivity1732800000000,
   Calls1732900000000,
   SystemMessages1733000000000,
+  OutsideIdentity1733050000000,
   Retention1733100000000,
 ];

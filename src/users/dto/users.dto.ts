@@ -53,6 +53,9 @@ export class UserResponse implements UserView {
   @ApiProperty({ type: Number, nullable: true })
   goalWeightKg!: number | null;
   createdAt!: string;
+  /** The outside identity provider's `sub` this user stands for; null for users registered here. */
+  @ApiProperty({ type: String, nullable: true, maxLength: 255 })
+  externalId!: string | null;
 }
 
 /** Another user, as a lookup finds them. */
