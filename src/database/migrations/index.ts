@@ -6,6 +6,7 @@ import { Jobs1732600000000 } from './1732600000000-jobs.migration';
 import { UsersFillfactor1732700000000 } from './1732700000000-users-fillfactor.migration';
 import { RoomActivity1732800000000 } from './1732800000000-room-activity.migration';
 import { Calls1732900000000 } from './1732900000000-calls.migration';
+import { Outbox1733000000000 } from './1733000000000-outbox.migration';
 
 /** Every migration, in order. New ones are appended here. */
 export const migrations = [
@@ -17,4 +18,5 @@ export const migrations = [
   UsersFillfactor1732700000000,
   RoomActivity1732800000000,
   Calls1732900000000,
+  Outbox1733000000000,
 ];
