@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import type { Keyed, KeysetPosition } from '../common/page-cursor';
 import { rowsOf, type Queryable } from '../database/rows';
+import { webhookInsertSql, WebhookOutbox } from '../webhooks/webhook-outbox';
 import {
   toRoomMember,
   toRoomView,
@@ -33,6 +34,32 @@ interface ListedMemberRow extends RoomMemberRow {
   joined_key: string;
 }
 
+/** The `room.member_added` / `room.member_removed` webhook data of a room_members row. */
+const MEMBER_EVENT_DATA = `jsonb_build_object('roomId', room_id, 'userId', user_id)`;
+
+/**
+ * Every way a member is added: these users (in this order of joining, those not members yet)
+ * and a `room.member_added` webhook event for each one actually added, when $3 is true.
+ */
+const ADD_MEMBERS = `WITH added AS (
+  INSERT INTO room_members (room_id, user_id)
+  SELECT $1, u FROM unnest($2::uuid[]) WITH ORDINALITY AS t(u, i) ORDER BY i
+  ON CONFLICT DO NOTHING
+  RETURNING room_id, user_id
+), hooked AS (
+  ${webhookInsertSql('room.member_added', MEMBER_EVENT_DATA, 'added', '$3::boolean')}
+)
+SELECT count(*) AS added FROM added`;
+
+/** A member leaves, with a `room.member_removed` webhook event when one was removed and $3 is true. */
+const REMOVE_MEMBER = `WITH removed AS (
+  DELETE FROM room_members WHERE room_id = $1 AND user_id = $2
+  RETURNING room_id, user_id
+), hooked AS (
+  ${webhookInsertSql('room.member_removed', MEMBER_EVENT_DATA, 'removed', '$3::boolean')}
+)
+SELECT count(*) AS removed FROM removed`;
+
 /** What a user may do in a room: its kind and counter, and whether the user is a member. */
 export interface RoomAccess {
   kind: RoomKind;
@@ -50,14 +77,17 @@ export type AddMemberOutcome = { room: RoomView } | { full: true };
  */
 @Injectable()
 export class RoomsRepository {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly webhooks: WebhookOutbox,
+  ) {}
 
   /**
    * A group room with these members (in this order of joining), or null when any of them is not
    * a user (then nothing is written).
    */
-  createGroup(creatorId: string, name: string, members: string[]): Promise<RoomView | null> {
-    return this.db.transaction(async (tx) => {
+  async createGroup(creatorId: string, name: string, members: string[]): Promise<RoomView | null> {
+    const room = await this.db.transaction(async (tx) => {
       const found = rowsOf<{ id: string }>(
         await tx.query(`SELECT id FROM users WHERE id = ANY($1::uuid[])`, [members]),
       );
@@ -68,21 +98,23 @@ export class RoomsRepository {
           [name, creatorId],
         ),
       );
-      await tx.query(
-        `INSERT INTO room_members (room_id, user_id) SELECT $1, u FROM unnest($2::uuid[]) WITH ORDINALITY AS t(u, i) ORDER BY i`,
-        [room.id, members],
-      );
+      await this.addMembers(tx, room.id, members);
       return this.loadWith(tx, room.id);
     });
+    this.webhooks.committed('room.member_added');
+    return room;
   }
 
   /**
    * The one direct room of two users, both of them members (even if one left it earlier);
    * `created` is false when it already existed. Null when either is not a user.
    */
-  direct(userId: string, otherId: string): Promise<{ room: RoomView; created: boolean } | null> {
+  async direct(
+    userId: string,
+    otherId: string,
+  ): Promise<{ room: RoomView; created: boolean } | null> {
     const key = [userId, otherId].sort().join(':');
-    return this.db.transaction(async (tx) => {
+    const direct = await this.db.transaction(async (tx) => {
       const users = rowsOf<{ id: string; username: string }>(
         await tx.query(
           `SELECT id, username FROM users WHERE id = ANY($1::uuid[]) ORDER BY username`,
@@ -108,20 +140,20 @@ export class RoomsRepository {
         );
         roomId = existing.id;
       }
-      await tx.query(
-        `INSERT INTO room_members (room_id, user_id) SELECT $1, u FROM unnest($2::uuid[]) AS u ON CONFLICT DO NOTHING`,
-        [roomId, [userId, otherId]],
-      );
+      // Either may have left it earlier: coming back is joining again.
+      await this.addMembers(tx, roomId, [userId, otherId]);
       return { room: await this.loadWith(tx, roomId), created: inserted.length > 0 };
     });
+    this.webhooks.committed('room.member_added');
+    return direct;
   }
 
   /**
    * Adds a user to a room of fewer than `maxMembers` (a member already is left as is). The
    * room's row lock makes concurrent additions take turns, so the cap holds exactly.
    */
-  addMember(roomId: string, userId: string, maxMembers: number): Promise<AddMemberOutcome> {
-    return this.db.transaction(async (tx): Promise<AddMemberOutcome> => {
+  async addMember(roomId: string, userId: string, maxMembers: number): Promise<AddMemberOutcome> {
+    const outcome = await this.db.transaction(async (tx): Promise<AddMemberOutcome> => {
       await tx.query(`SELECT 1 FROM rooms WHERE id = $1 FOR UPDATE`, [roomId]);
       const [state] = rowsOf<{ members: number; present: boolean }>(
         await tx.query(
@@ -132,20 +164,21 @@ export class RoomsRepository {
       );
       if (state.present !== true) {
         if (state.members >= maxMembers) return { full: true };
-        await tx.query(`INSERT INTO room_members (room_id, user_id) VALUES ($1, $2)`, [
-          roomId,
-          userId,
-        ]);
+        await this.addMembers(tx, roomId, [userId]);
       }
       return { room: await this.loadWith(tx, roomId) };
     });
+    this.webhooks.committed('room.member_added');
+    return outcome;
   }
 
   async removeMember(roomId: string, userId: string): Promise<void> {
-    await this.db.query(`DELETE FROM room_members WHERE room_id = $1 AND user_id = $2`, [
+    await this.db.query(REMOVE_MEMBER, [
       roomId,
       userId,
+      this.webhooks.wants('room.member_removed'),
     ]);
+    this.webhooks.committed('room.member_removed');
   }
 
   /** Whether a user exists (a member to be added must be one). */
@@ -261,6 +294,10 @@ export class RoomsRepository {
       ),
     );
     return moved === undefined ? null : Number(moved.last_read_seq);
+  }
+
+  private async addMembers(tx: Queryable, roomId: string, userIds: string[]): Promise<void> {
+    await tx.query(ADD_MEMBERS, [roomId, userIds, this.webhooks.wants('room.member_added')]);
   }
 
   private async read(db: Queryable, roomId: string): Promise<RoomView | null> {

@@ -6,9 +6,21 @@ import { OutboxWorker } from '../outbox/outbox.worker';
 import { WEBHOOK_SINK } from './webhook.sink';
 
 /**
- * What a feature's repository needs to record webhook events with its own writes: whether an
- * event type is wanted (WEBHOOK_URL set and the type in WEBHOOK_EVENTS), the outbox insert to
- * put in its statement, and a call after the commit so this instance sends at once.
+ * A data-modifying CTE body recording one `type` webhook event per row of `from` with `data`
+ * (jsonb SQL over `from`), where `when` holds: a boolean parameter given `wants(type)`, so the
+ * statement is one text whether the event is wanted or not.
+ */
+export const webhookInsertSql = (
+  type: WebhookEventType,
+  data: string,
+  from: string,
+  when: string,
+): string => outboxInsertSql(WEBHOOK_SINK, type, data, from, when);
+
+/**
+ * What a feature's repository needs besides webhookInsertSql to record webhook events with its
+ * own writes: whether an event type is wanted (WEBHOOK_URL set and the type in WEBHOOK_EVENTS),
+ * and a call after the commit so this instance sends at once.
  */
 @Injectable()
 export class WebhookOutbox {
@@ -19,14 +31,6 @@ export class WebhookOutbox {
 
   wants(type: WebhookEventType): boolean {
     return this.config.webhooks?.events.has(type) ?? false;
-  }
-
-  /**
-   * A data-modifying CTE body recording one `type` event per row of `from` with `data` (jsonb
-   * SQL over `from`), where `when` holds: pass `wants(type)` as that boolean parameter.
-   */
-  insertSql(type: WebhookEventType, data: string, from: string, when: string): string {
-    return outboxInsertSql(WEBHOOK_SINK, type, data, from, when);
   }
 
   /** After a commit that may have recorded `type` events: wake the local worker. */
