@@ -32,12 +32,9 @@ export interface WebhookEventData {
  * The body of every webhook POST. `id` is the event's, the same on every attempt (and the
  * `webhook-id` header); `createdAt` is when the change that caused it committed.
  */
-export interface WebhookEvent<T extends WebhookEventType = WebhookEventType> {
-  id: string;
-  type: T;
-  createdAt: string;
-  data: WebhookEventData[T];
-}
+export type WebhookEvent<T extends WebhookEventType = WebhookEventType> = {
+  [K in T]: { id: string; type: K; createdAt: string; data: WebhookEventData[K] };
+}[T];
 
 export type WebhookDeliveryStatus = 'pending' | 'delivered' | 'failed';
 
