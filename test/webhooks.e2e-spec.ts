@@ -277,13 +277,14 @@ describe('webhooks', () => {
       'every message attempted once',
     );
     const firstIds = new Map(sent.map((m) => [m.id, requestsFor(receiver, m.id)[0]?.id]));
-    // Claimed (attempt 1 begun, leased), none settled.
+    // Claimed (an attempt begun and leased), none delivered.
     const rows = await query<{ status: string; attempts: number }>(
       db.url,
       `SELECT status, attempts FROM outbox WHERE id = ANY($1::uuid[])`,
       [[...firstIds.values()]],
     );
-    expect(rows).toEqual(sent.map(() => ({ status: 'pending', attempts: 1 })));
+    expect(rows).toHaveLength(sent.length);
+    expect(rows.every((r) => r.status === 'pending' && r.attempts >= 1)).toBe(true);
     sa.close();
     await one.stop('SIGKILL');
     receiver.dropHanging();
