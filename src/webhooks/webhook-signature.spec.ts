@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { parseConfig } from '../config/config.schema';
+import { WEBHOOK_EVENT_TYPES } from '../contracts';
 import { signWebhook, webhookHeaders } from './webhook-signature';
 
 /** The secret as the Standard Webhooks reference libraries' tests give it (24 bytes decoded). */
@@ -58,14 +59,8 @@ describe('webhook configuration', () => {
     expect(parseConfig({ WEBHOOK_SECRET: SPEC_SECRET }).webhooks).toBeNull();
     const hooks = parseConfig(base).webhooks;
     expect(hooks).toMatchObject({ timeoutMs: 10000, concurrency: 8, retryWindowMs: 86400000 });
-    expect([...(hooks?.events ?? [])]).toEqual([
-      'message.created',
-      'room.member_added',
-      'room.member_removed',
-      'notification.read',
-      'call.started',
-      'call.ended',
-    ]);
+    expect([...(hooks?.events ?? [])]).toEqual([...WEBHOOK_EVENT_TYPES]);
+    expect(WEBHOOK_EVENT_TYPES).toHaveLength(6);
   });
 
   it('filters events and refuses unknown names', () => {
