@@ -17,11 +17,15 @@ import {
   type NotificationInput,
 } from '../src/notifications/notifications.repository';
 import { NotificationsService } from '../src/notifications/notifications.service';
+import { Metrics } from '../src/metrics/metrics.service';
+import { OutboxRepository } from '../src/outbox/outbox.repository';
+import { OutboxWorker } from '../src/outbox/outbox.worker';
 import { JobRunsRepository } from '../src/jobs/job-runs.repository';
 import { WeightReminderRepository } from '../src/reminders/weight-reminder.repository';
 import { AlertsRepository, type FiredAlert } from '../src/stocks/alerts/alerts.repository';
 import type { Quote } from '../src/stocks/quote';
 import { UsersRepository } from '../src/users/users.repository';
+import { WebhookOutbox } from '../src/webhooks/webhook-outbox';
 import { createTestDatabase, type TestDatabase } from './helpers/database';
 import { TEST_API_KEY, TEST_SECRET } from './helpers/env';
 
@@ -71,14 +75,22 @@ describe('repositories on PostgreSQL', () => {
     dedupeKey,
   });
 
+  /** What the repositories record events with: here the config's (webhooks unset: none). */
+  const webhooksOf = (cfg: AppConfig): WebhookOutbox =>
+    new WebhookOutbox(
+      cfg,
+      new OutboxWorker(new OutboxRepository(ds), new Metrics(new MemoryBus('repo-test'))),
+    );
+
   beforeAll(async () => {
     db = await createTestDatabase('repositories');
     config = configFor(db.url, 'repo-a');
     ds = await createDataSource(buildDataSourceOptions(config));
+    const webhooks = webhooksOf(config);
     users = new UsersRepository(ds);
-    rooms = new RoomsRepository(ds);
-    messages = new MessagesRepository(ds);
-    notifications = new NotificationsRepository(ds);
+    rooms = new RoomsRepository(ds, webhooks);
+    messages = new MessagesRepository(ds, webhooks);
+    notifications = new NotificationsRepository(ds, webhooks);
   });
 
   afterAll(async () => {
@@ -808,6 +820,135 @@ describe('repositories on PostgreSQL', () => {
       await expect(notifications.lastSeq(me)).resolves.toBe(1);
       await expect(notifications.lastSeq(other)).resolves.toBe(1);
       expect(below.active).toBe(true);
+    });
+  });
+
+  describe('the outbox', () => {
+    const outboxRows = (
+      type: string,
+    ): Promise<Array<{ id: string; data: Record<string, unknown> }>> =>
+      sql(
+        `SELECT id, data FROM outbox WHERE sink = 'webhook' AND type = $1 ORDER BY created_at, id`,
+        [type],
+      );
+
+    it('records nothing while webhooks are unset', async () => {
+      const [a, b] = await newUsers(2, 'quiet');
+      const roomId = (await rooms.createGroup(a ?? '', 'Quiet', [a ?? '', b ?? '']))?.id ?? '';
+      await messages.insertBatch([{ roomId, senderId: a ?? '', body: 'hi', clientMsgId: null }]);
+      await rooms.removeMember(roomId, b ?? '');
+      await expect(sql(`SELECT 1 FROM outbox`)).resolves.toEqual([]);
+    });
+
+    it('records each event in the statement of its change, only for rows that changed', async () => {
+      const hooked = configFor(db.url, 'repo-hooks');
+      const webhooks = webhooksOf({
+        ...hooked,
+        webhooks: {
+          url: 'http://127.0.0.1:9/hooks',
+          secret: Buffer.alloc(24, 1),
+          events: new Set(['message.created', 'room.member_added', 'notification.read']),
+          timeoutMs: 1000,
+          concurrency: 1,
+          retryBaseMs: 100,
+          retryWindowMs: 60000,
+        },
+      });
+      const hRooms = new RoomsRepository(ds, webhooks);
+      const hMessages = new MessagesRepository(ds, webhooks);
+      const hNotifications = new NotificationsRepository(ds, webhooks);
+      const [a, b, c] = await newUsers(3, 'hook');
+      const roomId = (await hRooms.createGroup(a ?? '', 'Hooked', [a ?? '', b ?? '']))?.id ?? '';
+      await hRooms.addMember(roomId, c ?? '', 10);
+      await hRooms.addMember(roomId, c ?? '', 10); // a member already: no second event
+      const added = (await outboxRows('room.member_added')).filter((r) => r.data.roomId === roomId);
+      expect(added.map((r) => r.data.userId).sort()).toEqual([a, b, c].sort());
+
+      // One batch: a created message, a stranger's refused one, a repeat of the first.
+      const draft = { roomId, senderId: a ?? '', body: 'hello', clientMsgId: 'm-1' };
+      const [created] = await hMessages.insertBatch([
+        draft,
+        { ...draft, senderId: (await newUser('stranger')) ?? '', clientMsgId: 'm-2' },
+      ]);
+      await hMessages.insertBatch([draft]);
+      if (created?.status !== 'created') throw new Error('not created');
+      const events = (await outboxRows('message.created')).filter(
+        (r) => (r.data.message as { roomId?: string }).roomId === roomId,
+      );
+      expect(events.map((r) => r.data)).toEqual([{ message: created.message }]);
+
+      // Not wanted (WEBHOOK_EVENTS): member_removed writes nothing.
+      await hRooms.removeMember(roomId, c ?? '');
+      await expect(outboxRows('room.member_removed')).resolves.toEqual([]);
+
+      // Read one, then all: one event per notification that became read.
+      const made = await hNotifications.insert(usersById([b ?? '']), input(1));
+      await hNotifications.insert(usersById([b ?? '']), input(2));
+      const first = made.notifications[0]?.notification.id ?? '';
+      await expect(hNotifications.markRead(b ?? '', first)).resolves.toBe(true);
+      await expect(hNotifications.markRead(b ?? '', first)).resolves.toBe(true);
+      await expect(hNotifications.markRead(a ?? '', first)).resolves.toBe(false);
+      await hNotifications.markAllRead(b ?? '');
+      await hNotifications.markAllRead(b ?? '');
+      const reads = await outboxRows('notification.read');
+      expect(reads.map((r) => r.data.userId)).toEqual([b, b]);
+      expect(reads[0]?.data.notificationId).toBe(first);
+      expect(new Set(reads.map((r) => r.data.notificationId)).size).toBe(2);
+    });
+
+    it('gives each due row to one claimer, leases it, fences failures by attempt, and gives up after the window', async () => {
+      const outbox = new OutboxRepository(ds);
+      const sink = `test-${serial++}`;
+      await sql(
+        `INSERT INTO outbox (sink, type, data) SELECT $1, 't', jsonb_build_object('n', g) FROM generate_series(1, 20) g`,
+        [sink],
+      );
+      const claims = await Promise.all([1, 2, 3, 4].map(() => outbox.claim(sink, 8, 60000)));
+      const ids = claims.flat().map((d) => d.id);
+      expect(ids).toHaveLength(20);
+      expect(new Set(ids).size).toBe(20);
+      // Leased: nothing is due until the lease ends.
+      await expect(outbox.claim(sink, 8, 60000)).resolves.toEqual([]);
+
+      const [one, two] = claims.flat();
+      if (one === undefined || two === undefined) throw new Error('no rows');
+      expect(one.attempt).toBe(1);
+      await expect(outbox.failed(one, 'HTTP 500', 0, 60000)).resolves.toBe('pending');
+      // Claimed again: the earlier attempt's claim can no longer settle (or push back) the row.
+      const [again] = await outbox.claim(sink, 8, 60000);
+      expect(again).toMatchObject({
+        id: one.id,
+        attempt: 2,
+        data: one.data,
+        createdAt: one.createdAt,
+      });
+      await expect(outbox.failed(one, 'late', 0, 60000)).resolves.toBeNull();
+      await outbox.delivered(one.id);
+      // Past the window (here 0 ms): the failed attempt was the last.
+      await expect(outbox.failed(two, 'no answer', 0, 0)).resolves.toBe('failed');
+      const listed = await outbox.list(sink, null, 50);
+      expect(listed.find((r) => r.id === one.id)).toMatchObject({
+        status: 'delivered',
+        attempts: 2,
+        lastError: null,
+        nextAttemptAt: null,
+      });
+      expect(listed.find((r) => r.id === two.id)).toMatchObject({
+        status: 'failed',
+        lastError: 'no answer',
+        nextAttemptAt: null,
+      });
+      await expect(outbox.list(sink, 'pending', 50)).resolves.toHaveLength(18);
+      // A lease that ended (a dead claimer) makes the row due again.
+      const third = claims.flat()[2];
+      if (third === undefined) throw new Error('no row');
+      await sql(`UPDATE outbox SET next_attempt_at = now() - interval '1 s' WHERE id = $1`, [
+        third.id,
+      ]);
+      await expect(outbox.claim(sink, 8, 60000)).resolves.toMatchObject([
+        { id: third.id, attempt: 2 },
+      ]);
+      await expect(outbox.pendingBySink()).resolves.toEqual(expect.any(Map));
     });
   });
 });

@@ -2,6 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { rowsOf } from '../database/rows';
+import { isoTimeSql } from '../outbox/outbox.repository';
+import { webhookInsertSql, WebhookOutbox } from '../webhooks/webhook-outbox';
 
 /** A call as stored: who started it in which room, and when it ended. */
 export interface CallRecord {
@@ -36,6 +38,46 @@ const CALL_COLUMNS = `c.id, c.room_id, c.started_by, c.created_at, c.ended_at,
   (SELECT array_agg(p.user_id ORDER BY p.joined_at, p.user_id) FROM call_participants p
    WHERE p.call_id = c.id) AS joined`;
 
+/**
+ * The `call.started` / `call.ended` webhook data of a calls row of `from`: the CallView, with
+ * `participants` (jsonb SQL) as the view has them then.
+ */
+const callEventData = (from: string, participants: string): string =>
+  `jsonb_build_object('call', jsonb_build_object(
+    'id', ${from}.id, 'roomId', ${from}.room_id, 'startedBy', ${from}.started_by,
+    'participants', ${participants},
+    'createdAt', ${isoTimeSql(`${from}.created_at`)}, 'endedAt', ${isoTimeSql(`${from}.ended_at`)}))`;
+
+/**
+ * Ends the live calls `where` picks (over `calls c`), each once, with a `call.ended` webhook
+ * event (participants: everyone who joined) when `when` holds; returns their id and room.
+ */
+const endCallsSql = (where: string, when: string): string => `WITH ended AS (
+  UPDATE calls c SET ended_at = now() WHERE c.ended_at IS NULL AND ${where}
+  RETURNING c.id, c.room_id, c.started_by, c.created_at, c.ended_at
+), hooked AS (
+  ${webhookInsertSql(
+    'call.ended',
+    callEventData(
+      'ended',
+      `(SELECT coalesce(jsonb_agg(p.user_id ORDER BY p.joined_at, p.user_id), '[]'::jsonb)
+        FROM call_participants p WHERE p.call_id = ended.id)`,
+    ),
+    'ended',
+    when,
+  )}
+)
+SELECT id, room_id FROM ended`;
+
+const END_CALL = endCallsSql('c.id = $1', '$2::boolean');
+
+const END_UNANSWERED = endCallsSql(
+  `c.created_at < now() - make_interval(secs => $1::float8 / 1000)
+   AND NOT EXISTS (SELECT 1 FROM call_participants p
+                   WHERE p.call_id = c.id AND p.user_id <> c.started_by)`,
+  '$2::boolean',
+);
+
 /** An ended call: which room's members to tell. */
 export interface EndedCall {
   id: string;
@@ -45,11 +87,15 @@ export interface EndedCall {
 /** The calls and call_participants tables. */
 @Injectable()
 export class CallsRepository {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly webhooks: WebhookOutbox,
+  ) {}
 
   /**
    * Creates the room's live call with its starter as first participant, or returns null when the
-   * room already has one (the partial unique index decides, whatever instance asks).
+   * room already has one (the partial unique index decides, whatever instance asks). A created
+   * call gets its `call.started` webhook event in the same statement.
    */
   async create(roomId: string, startedBy: string): Promise<CallRecord | null> {
     const rows = rowsOf<CallRow>(
@@ -60,11 +106,14 @@ export class CallsRepository {
            RETURNING id, room_id, started_by, created_at, ended_at
          ), starter AS (
            INSERT INTO call_participants (call_id, user_id) SELECT id, started_by FROM made
+         ), hooked AS (
+           ${webhookInsertSql('call.started', callEventData('made', 'jsonb_build_array(made.started_by)'), 'made', '$3::boolean')}
          )
          SELECT made.*, ARRAY[made.started_by] AS joined FROM made`,
-        [roomId, startedBy],
+        [roomId, startedBy, this.webhooks.wants('call.started')],
       ),
     );
+    this.webhooks.committed('call.started');
     return rows.length === 0 ? null : toRecord(rows[0]);
   }
 
@@ -107,27 +156,20 @@ export class CallsRepository {
 
   /** Ends a live call; the row comes back to one caller only, so the end is announced once. */
   async end(callId: string): Promise<EndedCall | null> {
-    const rows = rowsOf<{ id: string; room_id: string }>(
-      await this.db.query(
-        `UPDATE calls SET ended_at = now() WHERE id = $1 AND ended_at IS NULL RETURNING id, room_id`,
-        [callId],
-      ),
-    );
-    return rows.length === 0 ? null : { id: rows[0].id, roomId: rows[0].room_id };
+    const [ended] = await this.endCalls(END_CALL, callId);
+    return ended ?? null;
   }
 
   /** Ends the calls nobody but their starter joined within `afterMs` of the start (once each). */
   async endUnanswered(afterMs: number): Promise<EndedCall[]> {
+    return this.endCalls(END_UNANSWERED, afterMs);
+  }
+
+  private async endCalls(statement: string, param: unknown): Promise<EndedCall[]> {
     const rows = rowsOf<{ id: string; room_id: string }>(
-      await this.db.query(
-        `UPDATE calls c SET ended_at = now()
-         WHERE c.ended_at IS NULL AND c.created_at < now() - make_interval(secs => $1::float8 / 1000)
-           AND NOT EXISTS (SELECT 1 FROM call_participants p
-                           WHERE p.call_id = c.id AND p.user_id <> c.started_by)
-         RETURNING c.id, c.room_id`,
-        [afterMs],
-      ),
+      await this.db.query(statement, [param, this.webhooks.wants('call.ended')]),
     );
+    this.webhooks.committed('call.ended');
     return rows.map((r) => ({ id: r.id, roomId: r.room_id }));
   }
 

@@ -3,6 +3,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { preparedQuery } from '../database/prepared';
 import { rowsOf } from '../database/rows';
+import { isoTimeSql } from '../outbox/outbox.repository';
+import { webhookInsertSql, WebhookOutbox } from '../webhooks/webhook-outbox';
 import { toMessageView, type MessageRow, type MessageView } from './chat.views';
 
 const MESSAGE_COLUMNS = 'id, room_id, seq, sender_id, body, client_msg_id, created_at';
@@ -29,6 +31,11 @@ interface BatchRow extends MessageRow {
   status: 'created' | 'duplicate' | 'forbidden' | 'not_found';
 }
 
+/** The `message.created` webhook data of an inserted row: the MessageView, built in SQL. */
+const MESSAGE_EVENT_DATA = `jsonb_build_object('message', jsonb_build_object(
+  'id', id, 'roomId', room_id, 'seq', seq, 'senderId', sender_id, 'body', body,
+  'clientMsgId', client_msg_id, 'createdAt', ${isoTimeSql('created_at')}))`;
+
 /**
  * The batch insert. One statement for every draft:
  * - `locked` takes the row lock of every room in the batch, in id order (so two batches that
@@ -39,6 +46,8 @@ interface BatchRow extends MessageRow {
  *   gapless: a refused row takes no number;
  * - `inserted` and `bumped` write the messages and move each room's counter and activity time,
  *   in the same commit;
+ * - `hooked` records a `message.created` webhook event per inserted row when $6 is true (the
+ *   event is wanted), in the same commit too; false, it writes and reads nothing;
  * - the result is the inserted rows (without their draft index; `insertBatch` matches them by
  *   room and seq order) and one row per refused or repeated draft.
  * The statement's snapshot predates the room lock, so a duplicate committed by another
@@ -102,6 +111,9 @@ bumped AS (
   UPDATE rooms r SET last_seq = n.top, last_activity_at = now()
   FROM (SELECT room_id, max(seq) AS top FROM numbered GROUP BY room_id) n
   WHERE r.id = n.room_id
+),
+hooked AS (
+  ${webhookInsertSql('message.created', MESSAGE_EVENT_DATA, 'inserted', '$6::boolean')}
 )
 SELECT NULL::int AS i, 'created' AS status, ${MESSAGE_COLUMNS} FROM inserted
 UNION ALL
@@ -112,7 +124,10 @@ WHERE j.status <> 'created'`;
 /** The messages table: the batch insert, history pages and gap reads. */
 @Injectable()
 export class MessagesRepository {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly webhooks: WebhookOutbox,
+  ) {}
 
   /** Writes a batch in one statement and one commit; outcomes in the drafts' order. */
   async insertBatch(drafts: readonly MessageDraft[]): Promise<DraftOutcome[]> {
@@ -122,7 +137,9 @@ export class MessagesRepository {
       drafts.map((d) => d.senderId),
       drafts.map((d) => d.body),
       drafts.map((d) => d.clientMsgId),
+      this.webhooks.wants('message.created'),
     ]);
+    this.webhooks.committed('message.created');
     const outcomes = new Array<DraftOutcome | undefined>(drafts.length);
     const created = new Map<string, MessageView[]>();
     for (const row of rows) {

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import type { Keyed, KeysetPosition } from '../common/page-cursor';
 import { rowsOf, type Queryable } from '../database/rows';
+import { webhookInsertSql, WebhookOutbox } from '../webhooks/webhook-outbox';
 import {
   toRoomMember,
   toRoomView,
@@ -33,6 +34,32 @@ interface ListedMemberRow extends RoomMemberRow {
   joined_key: string;
 }
 
+/** The `room.member_added` / `room.member_removed` webhook data of a room_members row. */
+const MEMBER_EVENT_DATA = `jsonb_build_object('roomId', room_id, 'userId', user_id)`;
+
+/**
+ * Every way a member is added: these users (in this order of joining, those not members yet)
+ * and a `room.member_added` webhook event for each one actually added, when $3 is true.
+ */
+const ADD_MEMBERS = `WITH added AS (
+  INSERT INTO room_members (room_id, user_id)
+  SELECT $1, u FROM unnest($2::uuid[]) WITH ORDINALITY AS t(u, i) ORDER BY i
+  ON CONFLICT DO NOTHING
+  RETURNING room_id, user_id
+), hooked AS (
+  ${webhookInsertSql('room.member_added', MEMBER_EVENT_DATA, 'added', '$3::boolean')}
+)
+SELECT count(*) AS added FROM added`;
+
+/** A member leaves, with a `room.member_removed` webhook event when one was removed and $3 is true. */
+const REMOVE_MEMBER = `WITH removed AS (
+  DELETE FROM room_members WHERE room_id = $1 AND user_id = $2
+  RETURNING room_id, user_id
+), hooked AS (
+  ${webhookInsertSql('room.member_removed', MEMBER_EVENT_DATA, 'removed', '$3::boolean')}
+)
+SELECT count(*) AS removed FROM removed`;
+
 /** What a user may do in a room: its kind and counter, and whether the user is a member. */
 export interface RoomAccess {
   kind: RoomKind;
@@ -50,15 +77,21 @@ export type AddMemberOutcome = { room: RoomView } | { full: true };
  */
 @Injectable()
 export class RoomsRepository {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly webhooks: WebhookOutbox,
+  ) {}
 
   /**
    * A group room with these members (in this order of joining), or null when any of them is not
-   * a user (then nothing is written).
+   * a user (then nothing is written). `creatorId` null: made by the team's backend (server API).
    */
-  /** A group room; `creatorId` null for one made by the team's backend (server API). */
-  createGroup(creatorId: string | null, name: string, members: string[]): Promise<RoomView | null> {
-    return this.db.transaction(async (tx) => {
+  async createGroup(
+    creatorId: string | null,
+    name: string,
+    members: string[],
+  ): Promise<RoomView | null> {
+    const room = await this.db.transaction(async (tx) => {
       const found = rowsOf<{ id: string }>(
         await tx.query(`SELECT id FROM users WHERE id = ANY($1::uuid[])`, [members]),
       );
@@ -69,21 +102,23 @@ export class RoomsRepository {
           [name, creatorId],
         ),
       );
-      await tx.query(
-        `INSERT INTO room_members (room_id, user_id) SELECT $1, u FROM unnest($2::uuid[]) WITH ORDINALITY AS t(u, i) ORDER BY i`,
-        [room.id, members],
-      );
+      await this.addMembers(tx, room.id, members);
       return this.loadWith(tx, room.id);
     });
+    this.webhooks.committed('room.member_added');
+    return room;
   }
 
   /**
    * The one direct room of two users, both of them members (even if one left it earlier);
    * `created` is false when it already existed. Null when either is not a user.
    */
-  direct(userId: string, otherId: string): Promise<{ room: RoomView; created: boolean } | null> {
+  async direct(
+    userId: string,
+    otherId: string,
+  ): Promise<{ room: RoomView; created: boolean } | null> {
     const key = [userId, otherId].sort().join(':');
-    return this.db.transaction(async (tx) => {
+    const direct = await this.db.transaction(async (tx) => {
       const users = rowsOf<{ id: string; username: string }>(
         await tx.query(
           `SELECT id, username FROM users WHERE id = ANY($1::uuid[]) ORDER BY username`,
@@ -109,20 +144,17 @@ export class RoomsRepository {
         );
         roomId = existing.id;
       }
-      await tx.query(
-        `INSERT INTO room_members (room_id, user_id) SELECT $1, u FROM unnest($2::uuid[]) AS u ON CONFLICT DO NOTHING`,
-        [roomId, [userId, otherId]],
-      );
+      // Either may have left it earlier: coming back is joining again.
+      await this.addMembers(tx, roomId, [userId, otherId]);
       return { room: await this.loadWith(tx, roomId), created: inserted.length > 0 };
     });
+    this.webhooks.committed('room.member_added');
+    return direct;
   }
 
-  /**
-   * Adds a user to a room of fewer than `maxMembers` (a member already is left as is). The
-   * room's row lock makes concurrent additions take turns, so the cap holds exactly.
-   */
+  /** Adds a user to a room of fewer than `maxMembers` (a member already is left as is). */
   addMember(roomId: string, userId: string, maxMembers: number): Promise<AddMemberOutcome> {
-    return this.addMembers(roomId, [userId], maxMembers);
+    return this.addMembersCapped(roomId, [userId], maxMembers);
   }
 
   /**
@@ -130,8 +162,12 @@ export class RoomsRepository {
    * `maxMembers` (members already are left as they are). The room's row lock makes concurrent
    * additions take turns, so the cap holds exactly.
    */
-  addMembers(roomId: string, userIds: string[], maxMembers: number): Promise<AddMemberOutcome> {
-    return this.db.transaction(async (tx): Promise<AddMemberOutcome> => {
+  async addMembersCapped(
+    roomId: string,
+    userIds: string[],
+    maxMembers: number,
+  ): Promise<AddMemberOutcome> {
+    const outcome = await this.db.transaction(async (tx): Promise<AddMemberOutcome> => {
       await tx.query(`SELECT 1 FROM rooms WHERE id = $1 FOR UPDATE`, [roomId]);
       const [state] = rowsOf<{ members: number; fresh: number }>(
         await tx.query(
@@ -143,26 +179,25 @@ export class RoomsRepository {
       );
       if (state.fresh > 0) {
         if (state.members + state.fresh > maxMembers) return { full: true };
-        await tx.query(
-          `INSERT INTO room_members (room_id, user_id)
-           SELECT $1, u FROM unnest($2::uuid[]) WITH ORDINALITY AS t(u, i) ORDER BY i
-           ON CONFLICT DO NOTHING`,
-          [roomId, userIds],
-        );
+        await this.addMembers(tx, roomId, userIds);
       }
       return { room: await this.loadWith(tx, roomId) };
     });
+    this.webhooks.committed('room.member_added');
+    return outcome;
   }
 
   /** Removes a member; false when the user was not one. */
   async removeMember(roomId: string, userId: string): Promise<boolean> {
-    const removed = rowsOf<{ user_id: string }>(
-      await this.db.query(
-        `DELETE FROM room_members WHERE room_id = $1 AND user_id = $2 RETURNING user_id`,
-        [roomId, userId],
-      ),
+    const [row] = rowsOf<{ removed: string | number }>(
+      await this.db.query(REMOVE_MEMBER, [
+        roomId,
+        userId,
+        this.webhooks.wants('room.member_removed'),
+      ]),
     );
-    return removed.length > 0;
+    this.webhooks.committed('room.member_removed');
+    return Number(row?.removed ?? 0) > 0;
   }
 
   /** Of these ids, the ones that are users. */
@@ -209,7 +244,7 @@ export class RoomsRepository {
       await this.db.query(
         `SELECT ${ROOM_COLUMNS},
            (SELECT count(*) FROM messages msg
-             WHERE msg.room_id = r.id AND msg.seq > me.last_read_seq AND msg.sender_id <> me.user_id) AS unread_count
+             WHERE msg.room_id = r.id AND msg.seq > me.last_read_seq AND msg.sender_id IS DISTINCT FROM me.user_id) AS unread_count
          FROM room_members me JOIN rooms r ON r.id = me.room_id
          WHERE me.user_id = $1
            AND ($2::timestamptz IS NULL OR (r.last_activity_at, r.id) < ($2::timestamptz, $3::uuid))
@@ -286,6 +321,10 @@ export class RoomsRepository {
       ),
     );
     return moved === undefined ? null : Number(moved.last_read_seq);
+  }
+
+  private async addMembers(tx: Queryable, roomId: string, userIds: string[]): Promise<void> {
+    await tx.query(ADD_MEMBERS, [roomId, userIds, this.webhooks.wants('room.member_added')]);
   }
 
   private async read(db: Queryable, roomId: string): Promise<RoomView | null> {

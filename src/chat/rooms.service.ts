@@ -107,7 +107,11 @@ export class RoomsService {
     const unique = [...new Set(userIds)];
     if ((await this.repo.existingUsers(unique)).length !== unique.length)
       throw new NotFoundException('one or more userIds are not users');
-    const outcome = await this.repo.addMembers(roomId, unique, this.config.chat.maxRoomMembers);
+    const outcome = await this.repo.addMembersCapped(
+      roomId,
+      unique,
+      this.config.chat.maxRoomMembers,
+    );
     if ('full' in outcome) throw this.roomFull();
     return outcome.room;
   }

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { CronTime, validateCronExpression } from 'cron';
 import { z } from 'zod';
+import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from '../contracts/webhooks.contract';
 
 /** Thrown for a bad configuration value; `main.ts` prints its message alone and exits 1. */
 export class ConfigError extends Error {}
@@ -178,6 +179,16 @@ export const envSchema = z.object({
   TURN_TTL_SECONDS: int(60, 86400).default(3600),
   CALL_RING_TIMEOUT_MS: int(500, 600000).default(60000),
   CALL_SIGNALS_PER_SECOND: int(1, 1000).default(50),
+  WEBHOOK_URL: optionalString.pipe(url(['http:', 'https:']).optional()),
+  WEBHOOK_SECRET: optionalString,
+  WEBHOOK_EVENTS: commaList().refine(
+    (list) => list.every((e) => (WEBHOOK_EVENT_TYPES as readonly string[]).includes(e)),
+    { message: `must be a comma-separated list of ${WEBHOOK_EVENT_TYPES.join(', ')}` },
+  ),
+  WEBHOOK_TIMEOUT_MS: int(100, 60000).default(10000),
+  WEBHOOK_CONCURRENCY: int(1, 256).default(8),
+  WEBHOOK_RETRY_BASE_MS: int(10, 3600000).default(5000),
+  WEBHOOK_RETRY_WINDOW_MS: int(1000, 7 * 86400000).default(86400000),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -249,6 +260,52 @@ export interface AppConfig {
     turnTtlSeconds: number;
     ringTimeoutMs: number;
     signalsPerSecond: number;
+  };
+  /** Null when WEBHOOK_URL is unset: no events are recorded and no worker runs. */
+  webhooks: WebhooksConfig | null;
+}
+
+export interface WebhooksConfig {
+  url: string;
+  /** The HMAC key: a `whsec_` secret's decoded bytes, any other value's own bytes. */
+  secret: Buffer;
+  events: ReadonlySet<WebhookEventType>;
+  /** One attempt's limit; a claimed row's lease is derived from it. */
+  timeoutMs: number;
+  /** Requests in flight per instance. */
+  concurrency: number;
+  /** The first retry's ceiling; each next one doubles it (full jitter below it). */
+  retryBaseMs: number;
+  /** Retries stop this long after the event was created (then `failed`). */
+  retryWindowMs: number;
+}
+
+/** The Standard Webhooks secret form: `whsec_` then base64 of the key. */
+const WHSEC = /^whsec_([A-Za-z0-9+/]+={0,2})$/;
+
+/** Standard Webhooks asks for at least 24 bytes (192 bits) of key. */
+const MIN_WEBHOOK_KEY_BYTES = 24;
+
+function webhooksConfig(env: Env): WebhooksConfig | null {
+  if (env.WEBHOOK_URL === undefined) return null;
+  const raw = env.WEBHOOK_SECRET;
+  if (raw === undefined)
+    throw new ConfigError('Invalid configuration: WEBHOOK_URL needs WEBHOOK_SECRET');
+  const whsec = WHSEC.exec(raw);
+  const secret = whsec !== null ? Buffer.from(whsec[1], 'base64') : Buffer.from(raw, 'utf8');
+  if (secret.length < MIN_WEBHOOK_KEY_BYTES)
+    throw new ConfigError(
+      `Invalid configuration: WEBHOOK_SECRET must be at least ${MIN_WEBHOOK_KEY_BYTES} bytes (after decoding a whsec_ secret)`,
+    );
+  const events = env.WEBHOOK_EVENTS.length > 0 ? env.WEBHOOK_EVENTS : WEBHOOK_EVENT_TYPES;
+  return {
+    url: env.WEBHOOK_URL,
+    secret,
+    events: new Set(events as WebhookEventType[]),
+    timeoutMs: env.WEBHOOK_TIMEOUT_MS,
+    concurrency: env.WEBHOOK_CONCURRENCY,
+    retryBaseMs: env.WEBHOOK_RETRY_BASE_MS,
+    retryWindowMs: env.WEBHOOK_RETRY_WINDOW_MS,
   };
 }
 
@@ -410,5 +467,6 @@ export function parseConfig(
       ringTimeoutMs: env.CALL_RING_TIMEOUT_MS,
       signalsPerSecond: env.CALL_SIGNALS_PER_SECOND,
     },
+    webhooks: webhooksConfig(env),
   };
 }

@@ -7,3 +7,4 @@ export * from './notifications.contract';
 export * from './socket.contract';
 export * from './stocks.contract';
 export * from './streams.contract';
+export * from './webhooks.contract';

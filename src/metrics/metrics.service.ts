@@ -76,6 +76,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly outboxDeliveries = new Counter({
+    name: 'realtime_outbox_deliveries_total',
+    help: 'Outbox delivery attempts by sink (webhook) and outcome: delivered, retried (failed, due again later) or failed (given up)',
+    labelNames: ['sink', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
   constructor(bus: Bus) {
     collectDefaultMetrics({ register: this.registry });
     this.counter(
@@ -143,6 +150,27 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         this.set(read());
+      },
+    });
+  }
+
+  /**
+   * A gauge with one label whose values are read from `read` at scrape time, asynchronously (a
+   * count the database keeps): one series per key of the map.
+   */
+  gaugeByLabel(
+    name: string,
+    help: string,
+    label: string,
+    read: () => Promise<ReadonlyMap<string, number>>,
+  ): void {
+    new Gauge({
+      name,
+      help,
+      labelNames: [label],
+      registers: [this.registry],
+      async collect() {
+        for (const [value, count] of await read()) this.set({ [label]: value }, count);
       },
     });
   }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { rowsOf, type Queryable } from '../database/rows';
+import { webhookInsertSql, WebhookOutbox } from '../webhooks/webhook-outbox';
 import {
   toAddressedNotifications,
   type AddressedNotification,
@@ -98,10 +99,30 @@ function insertStatement(from: Recipients, deduplicated: boolean): string {
           FROM ins i) AS items`;
 }
 
+/** The `notification.read` webhook data of a notification row. */
+const READ_EVENT_DATA = `jsonb_build_object('userId', user_id, 'notificationId', id)`;
+
+/**
+ * Marking read: one notification ($2) or all of the user's ($2 null). Each that becomes read
+ * gets a `notification.read` webhook event when $3 is true; one read already keeps its first
+ * read time and makes no event. `found`: whether $2 is the user's (read before or now).
+ */
+const MARK_READ = `WITH newly AS (
+  UPDATE notifications SET read_at = now()
+  WHERE user_id = $1 AND read_at IS NULL AND ($2::uuid IS NULL OR id = $2)
+  RETURNING id, user_id
+), hooked AS (
+  ${webhookInsertSql('notification.read', READ_EVENT_DATA, 'newly', '$3::boolean')}
+)
+SELECT EXISTS (SELECT 1 FROM notifications WHERE id = $2 AND user_id = $1) AS found`;
+
 /** The per-user feed: notifications and each user's counter (users.notification_seq). */
 @Injectable()
 export class NotificationsRepository {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly webhooks: WebhookOutbox,
+  ) {}
 
   /**
    * Creates the notification for every recipient, in one statement on `db` (the data source, or
@@ -168,19 +189,18 @@ export class NotificationsRepository {
 
   /** Marks one of the user's notifications read (kept at its first read time); false if none. */
   async markRead(userId: string, id: string): Promise<boolean> {
-    const rows = rowsOf(
-      await this.db.query(
-        `UPDATE notifications SET read_at = COALESCE(read_at, now()) WHERE id = $1 AND user_id = $2 RETURNING id`,
-        [id, userId],
-      ),
-    );
-    return rows.length > 0;
+    return this.mark(userId, id);
   }
 
   async markAllRead(userId: string): Promise<void> {
-    await this.db.query(
-      `UPDATE notifications SET read_at = now() WHERE user_id = $1 AND read_at IS NULL`,
-      [userId],
+    await this.mark(userId, null);
+  }
+
+  private async mark(userId: string, id: string | null): Promise<boolean> {
+    const [row] = rowsOf<{ found: boolean }>(
+      await this.db.query(MARK_READ, [userId, id, this.webhooks.wants('notification.read')]),
     );
+    this.webhooks.committed('notification.read');
+    return row.found;
   }
 }

@@ -16,10 +16,12 @@ const DAY_MS = 86_400_000;
 /** Ended logins are kept a week (for an operator looking into one), job runs a quarter. */
 const SESSION_KEEP_DAYS = 7;
 const JOB_RUN_KEEP_DAYS = 90;
+/** Settled webhook (and push) deliveries stay a week for the delivery log. */
+const OUTBOX_KEEP_DAYS = 7;
 
 /**
  * The daily retention: messages and notifications older than their configured days, ended
- * logins, old job runs and claims. Claimed once per day like the reminder (ClaimedSchedule), so
+ * logins, settled outbox deliveries, old job runs and claims. Claimed once per day like the reminder (ClaimedSchedule), so
  * however many instances run, one deletes; the cut-offs are taken from the period's fire time.
  */
 @Injectable()
@@ -72,6 +74,7 @@ export class RetentionJob implements OnApplicationBootstrap, OnApplicationShutdo
       detail.notifications = await this.drain('notifications', before(notificationDays), heartbeat);
     detail.sessions = await this.drain('sessions', before(SESSION_KEEP_DAYS), heartbeat);
     detail.jobRuns = await this.drain('jobRuns', before(JOB_RUN_KEEP_DAYS), heartbeat);
+    detail.outbox = await this.drain('outbox', before(OUTBOX_KEEP_DAYS), heartbeat);
     detail.jobClaims = await this.repo.deleteFinishedClaims(before(JOB_RUN_KEEP_DAYS));
     this.logger.log(
       `retention done: ${Object.entries(detail)

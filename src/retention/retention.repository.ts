@@ -15,6 +15,8 @@ const CHUNKS = {
   notifications: `SELECT id FROM notifications WHERE created_at < $1 LIMIT $2`,
   sessions: `SELECT id FROM auth_sessions WHERE expires_at < $1 OR revoked_at < $1 LIMIT $2`,
   jobRuns: `SELECT id FROM job_runs WHERE started_at < $1 LIMIT $2`,
+  // Deliveries that are settled (delivered, or failed for good); pending ones always stay.
+  outbox: `SELECT id FROM outbox WHERE status <> 'pending' AND settled_at < $1 LIMIT $2`,
 } as const;
 
 const TABLES: Record<RetainedKind, string> = {
@@ -22,6 +24,7 @@ const TABLES: Record<RetainedKind, string> = {
   notifications: 'notifications',
   sessions: 'auth_sessions',
   jobRuns: 'job_runs',
+  outbox: 'outbox',
 };
 
 export type RetainedKind = keyof typeof CHUNKS;

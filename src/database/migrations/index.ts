@@ -8,6 +8,7 @@ import { RoomActivity1732800000000 } from './1732800000000-room-activity.migrati
 import { Calls1732900000000 } from './1732900000000-calls.migration';
 import { SystemMessages1733000000000 } from './1733000000000-system-messages.migration';
 import { OutsideIdentity1733050000000 } from './1733050000000-outside-identity.migration';
+import { Outbox1733070000000 } from './1733070000000-outbox.migration';
 import { Retention1733100000000 } from './1733100000000-retention.migration';
 
 /** Every migration, in order. New ones are appended here. */
@@ -22,5 +23,6 @@ export const migrations = [
   Calls1732900000000,
   SystemMessages1733000000000,
   OutsideIdentity1733050000000,
+  Outbox1733070000000,
   Retention1733100000000,
 ];
