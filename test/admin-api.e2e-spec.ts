@@ -260,6 +260,71 @@ describe('server API (/api/admin)', () => {
     ).toBe(400);
   });
 
+  it('makes or updates the user of an outside id, once under concurrency, and publishes to external ids', async () => {
+    type User = { id: string; username: string; displayName: string; externalId: string | null };
+    const path = (externalId: string): string =>
+      `/users/external/${encodeURIComponent(externalId)}`;
+    const made = await admin(one, path('idp|alice-1'), {
+      method: 'PUT',
+      body: { username: 'ext_alice', displayName: 'Alice Outside' },
+    });
+    expect(made.status).toBe(201);
+    const alice = made.body as User;
+    expect(alice).toMatchObject({
+      username: 'ext_alice',
+      displayName: 'Alice Outside',
+      externalId: 'idp|alice-1',
+    });
+    const renamed = await admin(two, path('idp|alice-1'), {
+      method: 'PUT',
+      body: { displayName: 'Alice O.' },
+    });
+    expect(renamed.status).toBe(200);
+    expect(renamed.body).toMatchObject({
+      id: alice.id,
+      username: 'ext_alice',
+      displayName: 'Alice O.',
+    });
+    expect(
+      (await admin(one, path('idp|bob-1'), { method: 'PUT', body: { username: 'ext_alice' } }))
+        .status,
+    ).toBe(409);
+    expect(
+      (await admin(one, path('idp|bob-1'), { method: 'PUT', body: { username: 'Bad Name' } }))
+        .status,
+    ).toBe(400);
+    expect((await admin(one, path('x'.repeat(256)), { method: 'PUT', body: {} })).status).toBe(400);
+    // Twenty at once on two instances for a new outside id: one user, made once.
+    const racing = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        admin(i % 2 === 0 ? one : two, path('idp|carol-1'), { method: 'PUT', body: {} }),
+      ),
+    );
+    expect(racing.filter((r) => r.status === 201)).toHaveLength(1);
+    expect(racing.filter((r) => r.status === 200)).toHaveLength(19);
+    expect(new Set(racing.map((r) => (r.body as User).id)).size).toBe(1);
+
+    // Publishing by external id, by local id, or both; unknown external ids are counted.
+    const [local] = await users(1);
+    const published = await http(one.url, '/api/notifications', {
+      apiKey: TEST_API_KEY,
+      body: {
+        kind: 'system',
+        title: 'by external id',
+        body: '',
+        externalIds: ['idp|alice-1', 'idp|nobody'],
+        userIds: [local.user.id, alice.id],
+      },
+    });
+    expect(published.status).toBe(202);
+    expect(published.body).toEqual({ created: 2, duplicates: 0, unknown: 1 });
+    const neither = await http(one.url, '/api/notifications', {
+      apiKey: TEST_API_KEY,
+      body: { kind: 'system', title: 't', body: '' },
+    });
+    expect(neither.status).toBe(400);
+  });
+
   it('rate limits writes across instances (RATE_LIMIT_ADMIN), with Retry-After', async () => {
     const prefix = uniquePrefix('admin-rl');
     const env = { RATE_LIMIT_ADMIN: '3' };

@@ -1,4 +1,5 @@
 import {
+  BadRequestException,
   Body,
   Controller,
   Delete,
@@ -7,6 +8,7 @@ import {
   Param,
   ParseUUIDPipe,
   Post,
+  Put,
   Query,
   Res,
 } from '@nestjs/common';
@@ -24,12 +26,16 @@ import { ChatService } from '../chat/chat.service';
 import { MessageResponse, RoomResponse } from '../chat/dto/chat.dto';
 import { PresenceService } from '../chat/presence/presence.service';
 import { RoomsService } from '../chat/rooms.service';
+import { UserResponse } from '../users/dto/users.dto';
+import { ExternalUsersService } from '../users/external-users.service';
+import { isExternalId } from '../users/profile-rules';
 import { UsersService } from '../users/users.service';
 import { AdminWrites } from './admin-writes';
 import {
   AdminAddMembersDto,
   AdminCreateRoomDto,
   AdminSendMessageDto,
+  AdminUpsertExternalUserDto,
   PresenceQuery,
   PresenceQueryDto,
   PresenceResponse,
@@ -54,6 +60,7 @@ export class AdminController {
     private readonly presence: PresenceService,
     private readonly users: UsersService,
     private readonly writes: AdminWrites,
+    private readonly externalUsers: ExternalUsersService,
   ) {}
 
   /** A group room with these members and no creator. */
@@ -112,6 +119,26 @@ export class AdminController {
     );
     res.status(created ? 201 : 200);
     return message;
+  }
+
+  /**
+   * The user the team's identity provider knows by `externalId` (its `sub`): made now (201), or
+   * the existing one (200) with `username` / `displayName` set where given (409 for a taken name).
+   */
+  @Put('users/external/:externalId')
+  @ApiCreatedResponse({ type: UserResponse, description: 'A new user' })
+  @ApiOkResponse({ type: UserResponse, description: 'The existing user' })
+  async upsertExternal(
+    @Param('externalId') externalId: string,
+    @Body() dto: AdminUpsertExternalUserDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<UserResponse> {
+    if (!isExternalId(externalId))
+      throw new BadRequestException('externalId must be 1-255 characters of text');
+    await this.writes.consume();
+    const { user, created } = await this.externalUsers.upsert(externalId, dto);
+    res.status(created ? 201 : 200);
+    return user;
   }
 
   /** Ends every login, socket and stream of the user on every instance. */

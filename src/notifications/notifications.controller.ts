@@ -26,6 +26,7 @@ import type { Request, Response } from 'express';
 import type { AuthUser } from '../auth/auth-user';
 import { ApiKeyAuth, CurrentUser, StreamAuth } from '../auth/auth.decorators';
 import { Metrics } from '../metrics/metrics.service';
+import { ExternalUsersService } from '../users/external-users.service';
 import { NDJSON_FRAMING, SSE_FRAMING } from '../realtime/stream-framing';
 import { parseCursor } from '../common/cursor';
 import {
@@ -50,6 +51,7 @@ export class NotificationsController {
     private readonly notifications: NotificationsService,
     private readonly streams: NotificationStreams,
     private readonly metrics: Metrics,
+    private readonly externalUsers: ExternalUsersService,
   ) {}
 
   /** Polling: everything after the cursor, ascending. */
@@ -153,13 +155,27 @@ export class NotificationsController {
   @HttpCode(202)
   @ApiAcceptedResponse({ type: PublishResultResponse })
   async publish(@Body() dto: PublishNotificationDto): Promise<PublishResultResponse> {
-    const { created, duplicates, unknown } = await this.notifications.notify(dto.userIds, {
+    const userIds = dto.userIds ?? [];
+    const externalIds = [...new Set(dto.externalIds ?? [])];
+    if (userIds.length + externalIds.length === 0)
+      throw new BadRequestException('userIds or externalIds must name at least one user');
+    if (userIds.length + externalIds.length > 10_000)
+      throw new BadRequestException('at most 10000 recipients in all');
+    const mapped = await this.externalUsers.idsFor(externalIds);
+    const recipients = [...new Set([...userIds, ...mapped])];
+    const outcome = await this.notifications.notify(recipients, {
       kind: dto.kind,
       title: dto.title,
       body: dto.body,
       data: dto.data,
       dedupeKey: dto.dedupeKey,
     });
-    return { created, duplicates, unknown };
+    // External ids with no user here are unknown too.
+    const unresolved = externalIds.length - mapped.length;
+    return {
+      created: outcome.created,
+      duplicates: outcome.duplicates,
+      unknown: outcome.unknown + unresolved,
+    };
   }
 }

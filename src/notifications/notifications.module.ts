@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { UsersModule } from '../users/users.module';
 import { NotificationDelivery } from './notification-delivery';
 import { NotificationStreams } from './notification-streams.service';
 import { NotificationsController } from './notifications.controller';
@@ -6,6 +7,7 @@ import { NotificationsRepository } from './notifications.repository';
 import { NotificationsService } from './notifications.service';
 
 @Module({
+  imports: [UsersModule],
   controllers: [NotificationsController],
   providers: [
     NotificationsRepository,

@@ -1,6 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { isUniqueViolation, retryWhen } from '../database/database-errors';
 import { displayNameFor, generatedUsername, preferredUsername } from './profile-rules';
+import type { UserView } from './user.views';
 import { UsersRepository } from './users.repository';
 
 /** What an outside token says about its subject (verified by the caller). */
@@ -49,9 +50,47 @@ export class ExternalUsersService {
     return lookup;
   }
 
+  /**
+   * The server API's view of an outside user: made now (with this username or one generated,
+   * this display name or the username), or the existing one with the fields given set.
+   * `created` tells which. A username someone else has is a 409.
+   */
+  async upsert(
+    externalId: string,
+    fields: { username?: string; displayName?: string },
+  ): Promise<{ user: UserView; created: boolean }> {
+    const existing = await this.repo.findByExternalId(externalId);
+    if (existing !== null) {
+      if (fields.username === undefined && fields.displayName === undefined)
+        return { user: existing, created: false };
+      const updated = await this.repo
+        .updateProfile(existing.id, fields.username, fields.displayName)
+        .catch((err: unknown) => {
+          if (isUniqueViolation(err, 'users_username_key'))
+            throw new ConflictException('username taken');
+          throw err;
+        });
+      if (updated === null) throw new NotFoundException('user not found');
+      return { user: updated, created: false };
+    }
+    if (fields.username !== undefined && (await this.repo.findByUsername(fields.username)) !== null)
+      throw new ConflictException('username taken');
+    // Another instance may make it first: then it is that one, and not "created" here.
+    return this.create({
+      externalId,
+      preferredUsername: fields.username,
+      name: fields.displayName,
+    });
+  }
+
+  /** The local ids of those external ids that are users (none is created). */
+  idsFor(externalIds: readonly string[]): Promise<string[]> {
+    return externalIds.length === 0 ? Promise.resolve([]) : this.repo.idsForExternal(externalIds);
+  }
+
   private async lookUp(profile: OutsideProfile): Promise<string> {
     const user =
-      (await this.repo.findByExternalId(profile.externalId)) ?? (await this.create(profile));
+      (await this.repo.findByExternalId(profile.externalId)) ?? (await this.create(profile)).user;
     if (this.cache.size >= CACHE_MAX) {
       const oldest = this.cache.keys().next();
       if (oldest.done !== true) this.cache.delete(oldest.value);
@@ -61,7 +100,7 @@ export class ExternalUsersService {
   }
 
   /** Inserts the user: the preferred username first (when valid), then generated ones. */
-  private create(profile: OutsideProfile): Promise<{ id: string }> {
+  private create(profile: OutsideProfile): Promise<{ user: UserView; created: boolean }> {
     let next = preferredUsername(profile.preferredUsername);
     return retryWhen(
       () => {

@@ -42,7 +42,7 @@ export class UsersRepository {
     externalId: string,
     username: string,
     displayName: string,
-  ): Promise<UserView> {
+  ): Promise<{ user: UserView; created: boolean }> {
     const [created] = rowsOf<UserRow>(
       await this.db.query(
         `INSERT INTO users (username, display_name, external_id) VALUES ($1, $2, $3)
@@ -51,11 +51,37 @@ export class UsersRepository {
         [username, displayName, externalId],
       ),
     );
-    if (created !== undefined) return toUserView(created);
+    if (created !== undefined) return { user: toUserView(created), created: true };
     const existing = await this.findByExternalId(externalId);
     // ON CONFLICT saw a committed row with this external_id, and users are never re-keyed.
     if (existing === null) throw new Error('outside user vanished between insert and read');
-    return existing;
+    return { user: existing, created: false };
+  }
+
+  /** The local ids of the users with these external ids (those that have one). */
+  async idsForExternal(externalIds: readonly string[]): Promise<string[]> {
+    const rows = rowsOf<{ id: string }>(
+      await this.db.query(`SELECT id FROM users WHERE external_id = ANY($1::varchar[])`, [
+        externalIds,
+      ]),
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /** Sets a user's username and display name where given; null when there is no such user. */
+  async updateProfile(
+    id: string,
+    username: string | undefined,
+    displayName: string | undefined,
+  ): Promise<UserView | null> {
+    const [row] = rowsOf<UserRow>(
+      await this.db.query(
+        `UPDATE users SET username = COALESCE($2, username), display_name = COALESCE($3, display_name)
+         WHERE id = $1 RETURNING ${USER_COLUMNS}`,
+        [id, username ?? null, displayName ?? null],
+      ),
+    );
+    return row === undefined ? null : toUserView(row);
   }
 
   async findByExternalId(externalId: string): Promise<UserView | null> {

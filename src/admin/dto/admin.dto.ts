@@ -7,8 +7,10 @@ import {
   IsString,
   IsUUID,
   Length,
+  Matches,
   MaxLength,
 } from 'class-validator';
+import { USERNAME_PATTERN } from '../../users/profile-rules';
 import { MAX_SEND_BODY_CHARS } from '../../chat/dto/chat.dto';
 
 export class AdminCreateRoomDto {
@@ -45,6 +47,19 @@ export class AdminSendMessageDto {
   @IsString()
   @Length(1, 64)
   clientMsgId?: string;
+}
+
+export class AdminUpsertExternalUserDto {
+  /** 3-32 of a-z, 0-9 and _; generated when absent for a new user. */
+  @IsOptional()
+  @IsString()
+  @Matches(USERNAME_PATTERN, { message: 'username must be 3-32 characters of a-z, 0-9 and _' })
+  username?: string;
+
+  @IsOptional()
+  @IsString()
+  @Length(1, 64)
+  displayName?: string;
 }
 
 export class PresenceQuery {

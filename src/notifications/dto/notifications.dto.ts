@@ -2,7 +2,6 @@ import { ApiProperty } from '@nestjs/swagger';
 import type { NotificationView } from '../notification.views';
 import {
   ArrayMaxSize,
-  ArrayMinSize,
   IsArray,
   IsObject,
   IsOptional,
@@ -48,12 +47,21 @@ export class StreamQuery {
   ticket?: string;
 }
 
+/** Recipients by local id, by the team's own (external) id, or both: 1-10,000 in all. */
 export class PublishNotificationDto {
+  @IsOptional()
   @IsArray()
-  @ArrayMinSize(1)
   @ArrayMaxSize(10000)
   @IsUUID('all', { each: true })
-  userIds!: string[];
+  userIds?: string[];
+
+  /** Users known by the `sub` of the team's identity provider (unknown ones count as unknown). */
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(10000)
+  @IsString({ each: true })
+  @Length(1, 255, { each: true })
+  externalIds?: string[];
 
   @IsString()
   @Matches(/^[a-z0-9_.-]{1,64}$/, { message: 'kind must be 1-64 characters of a-z, 0-9, _ . -' })
