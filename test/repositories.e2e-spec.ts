@@ -101,8 +101,9 @@ describe('repositories on PostgreSQL', () => {
   describe('UsersRepository', () => {
     it('creates the user of an outside subject once, however many insert it at once', async () => {
       const made = await Promise.all(
-        Array.from({ length: 8 }, async () =>
-          (await users.ensureExternal('idp|repo-1', 'repo_ext', 'Ext')).user,
+        Array.from(
+          { length: 8 },
+          async () => (await users.ensureExternal('idp|repo-1', 'repo_ext', 'Ext')).user,
         ),
       );
       expect(new Set(made.map((u) => u.id)).size).toBe(1);
