@@ -1,9 +1,16 @@
+import type { LoggerService } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from '../../src/app.module';
 import { configureHttp } from '../../src/common/configure-http';
 import { APP_CONFIG, type AppConfig } from '../../src/config/app.config';
 import { REDIS_URL, TEST_API_KEY, TEST_SECRET } from './env';
+
+const SILENT: LoggerService = {
+  log: () => undefined,
+  error: () => undefined,
+  warn: () => undefined,
+};
 
 export interface InProcessApp {
   app: NestExpressApplication;
@@ -33,7 +40,10 @@ export async function startInProcess(env: Record<string, string>): Promise<InPro
   const saved = new Map(Object.keys(settings).map((k) => [k, process.env[k]]));
   Object.assign(process.env, settings);
   try {
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
+    // Quiet while the module is built too (migrations log); LOG_LEVEL covers the app's own logs.
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
+      .setLogger(SILENT)
+      .compile();
     const app = moduleRef.createNestApplication<NestExpressApplication>({
       bodyParser: false,
       logger: false,
