@@ -1,15 +1,9 @@
+import type { UserView } from '../src/users/user.views';
 import { createTestDatabase, query, type TestDatabase } from './helpers/database';
 import { http, registerUser } from './helpers/http';
 import { startInstance, uniquePrefix, type Instance } from './helpers/instance';
 
-interface UserBody {
-  id: string;
-  username: string;
-  displayName: string;
-  goalWeightKg: number | null;
-  createdAt: string;
-  externalId: string | null;
-}
+type UserBody = UserView;
 
 describe('foundation on real Postgres and Redis', () => {
   let db: TestDatabase;

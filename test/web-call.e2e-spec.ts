@@ -1,5 +1,5 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchBrowser, screenshot } from './helpers/browser';
+import { launchBrowser, screenshot, signUp as signUpIn } from './helpers/browser';
 import { createTestDatabase, type TestDatabase } from './helpers/database';
 import { startInstance, uniquePrefix, type Instance } from './helpers/instance';
 
@@ -34,20 +34,8 @@ describe('web client: a call between two browsers', () => {
     await db?.drop();
   });
 
-  async function signUp(instance: Instance, username: string): Promise<Page> {
-    const context = await browser.newContext({ permissions: ['camera', 'microphone'] });
-    contexts.push(context);
-    const page = await context.newPage();
-    page.on('pageerror', (err) => {
-      throw err;
-    });
-    await page.goto(instance.url);
-    await page.fill('#username', username);
-    await page.fill('#password', 'correct horse battery');
-    await page.click('#register');
-    await page.waitForSelector('[data-testid=conn].online');
-    return page;
-  }
+  const signUp = (instance: Instance, username: string): Promise<Page> =>
+    signUpIn(browser, contexts, instance.url, username, ['camera', 'microphone']);
 
   /** Frames of the remote video this page has decoded and shown. */
   const remoteFrames = (page: Page): Promise<number> =>

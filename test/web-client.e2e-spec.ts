@@ -1,5 +1,5 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchBrowser, screenshot } from './helpers/browser';
+import { launchBrowser, screenshot, signUp as signUpIn } from './helpers/browser';
 import { createTestDatabase, type TestDatabase } from './helpers/database';
 import { TEST_API_KEY } from './helpers/env';
 import { http } from './helpers/http';
@@ -32,21 +32,8 @@ describe('web client in Chromium', () => {
     await db?.drop();
   });
 
-  async function signUp(instance: Instance, username: string): Promise<Page> {
-    const context = await browser.newContext();
-    contexts.push(context);
-    const page = await context.newPage();
-    page.on('pageerror', (err) => {
-      throw err;
-    });
-    await page.goto(instance.url);
-    await page.fill('#username', username);
-    await page.fill('#password', 'correct horse battery');
-    await page.click('#register');
-    await page.waitForSelector('#app:not([hidden])');
-    await page.waitForSelector('[data-testid=conn].online');
-    return page;
-  }
+  const signUp = (instance: Instance, username: string): Promise<Page> =>
+    signUpIn(browser, contexts, instance.url, username);
 
   it('lets two users on two instances chat live, with typing, receipts and presence; text stays text', async () => {
     const alice = await signUp(app1, 'alice_web');

@@ -6,16 +6,13 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 
+import type { Quote } from '../../src/contracts';
+
 export const MAX_SYMBOLS = 50;
 export const SYMBOL = /^[A-Z0-9.]{1,10}$/;
 
-export interface Quote {
-  symbol: string;
-  price: number;
-  change: number;
-  changePct: number;
-  ts: string;
-}
+/** The peer serves the same quotes as the service (the contract's type). */
+export type { Quote } from '../../src/contracts';
 
 const round = (n: number, places: number): number => {
   const f = 10 ** places;

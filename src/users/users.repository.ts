@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
+import { isUniqueViolation } from '../database/database-errors';
 import { rowsOf } from '../database/rows';
 import {
   toUserView,
@@ -43,14 +44,24 @@ export class UsersRepository {
     username: string,
     displayName: string,
   ): Promise<{ user: UserView; created: boolean }> {
-    const [created] = rowsOf<UserRow>(
-      await this.db.query(
-        `INSERT INTO users (username, display_name, external_id) VALUES ($1, $2, $3)
-         ON CONFLICT (external_id) DO NOTHING
-         RETURNING ${USER_COLUMNS}`,
-        [username, displayName, externalId],
-      ),
-    );
+    let created: UserRow | undefined;
+    try {
+      [created] = rowsOf<UserRow>(
+        await this.db.query(
+          `INSERT INTO users (username, display_name, external_id) VALUES ($1, $2, $3)
+           ON CONFLICT (external_id) DO NOTHING
+           RETURNING ${USER_COLUMNS}`,
+          [username, displayName, externalId],
+        ),
+      );
+    } catch (err) {
+      // ON CONFLICT covers external_id only: a concurrent first sight of the same subject with
+      // the same username trips the username key instead. Then that insert made our user.
+      if (!isUniqueViolation(err, 'users_username_key')) throw err;
+      const raced = await this.findByExternalId(externalId);
+      if (raced === null) throw err; // the username belongs to someone else
+      return { user: raced, created: false };
+    }
     if (created !== undefined) return { user: toUserView(created), created: true };
     const existing = await this.findByExternalId(externalId);
     // ON CONFLICT saw a committed row with this external_id, and users are never re-keyed.
