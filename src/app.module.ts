@@ -5,6 +5,7 @@ import { AuthModule } from './auth/auth.module';
 import { BusModule } from './bus/bus.module';
 import { AdminModule } from './admin/admin.module';
 import { CallsModule } from './calls/calls.module';
+import { DemoModule } from './demo/demo.module';
 import { RetentionModule } from './retention/retention.module';
 import { ChatModule } from './chat/chat.module';
 import { appConfig } from './config/app.config';
@@ -42,6 +43,7 @@ import { WebhooksModule } from './webhooks/webhooks.module';
     ChatModule,
     CallsModule,
     AdminModule,
+    DemoModule,
     RetentionModule,
     NotificationsModule,
     StocksModule,

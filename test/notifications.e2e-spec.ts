@@ -480,6 +480,29 @@ describe('notifications on one instance', () => {
       expect(timedOut.body).toEqual({ items: [], lastSeq: 1 });
     });
 
+    it('never skips a seq when a burst lands while a poll reads its backlog (a client polling in a loop gets every one)', async () => {
+      const u = await registerUser(app.url);
+      const got: number[] = [];
+      let after = 0;
+      const burst = Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          publish(app.url, { userIds: [u.user.id], title: `b${i}` }),
+        ),
+      );
+      // Poll in a loop, as a long-polling client does, while the burst is being committed.
+      while (got.length < 30) {
+        const res = await http<Page>(app.url, `/api/notifications/wait?after=${after}&timeout=5`, {
+          token: u.token,
+        });
+        expect(res.status).toBe(200);
+        for (const n of res.body.items) got.push(n.seq);
+        after = res.body.lastSeq;
+        if (res.body.items.length === 0) break;
+      }
+      await burst;
+      expect(got).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    });
+
     it('frees the waiter when the client hangs up', async () => {
       const u = await registerUser(app.url);
       const before = await metricValue(app.url, 'realtime_longpoll_waiting');

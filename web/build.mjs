@@ -7,15 +7,17 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, '..', 'dist', 'web');
 mkdirSync(out, { recursive: true });
+// The app and the transports lab: two pages, each its own bundle (the SDK goes into both).
 await build({
-  entryPoints: [join(here, 'src', 'main.ts')],
+  entryPoints: { app: join(here, 'src', 'main.ts'), lab: join(here, 'src', 'lab.ts') },
   bundle: true,
   format: 'esm',
   target: 'es2022',
   minify: true,
   sourcemap: true,
-  outfile: join(out, 'app.js'),
+  outdir: out,
   logLevel: 'warning',
 });
-for (const file of ['index.html', 'styles.css']) cpSync(join(here, file), join(out, file));
+for (const file of ['index.html', 'lab.html', 'styles.css'])
+  cpSync(join(here, file), join(out, file));
 console.log(`web client built into ${out}`);

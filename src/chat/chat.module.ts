@@ -31,6 +31,6 @@ import { RoomsService } from './rooms.service';
           : new RedisPresenceStore(redis.command, config.redis.prefix, config.instanceId),
     },
   ],
-  exports: [RoomsService, ChatService, PresenceService],
+  exports: [RoomsService, ChatService, PresenceService, RoomsRepository],
 })
 export class ChatModule {}

@@ -200,6 +200,23 @@ export class RoomsRepository {
     return Number(row?.removed ?? 0) > 0;
   }
 
+  /**
+   * A group room with a fixed id (the demo room), made by whoever asks first, and the user in it;
+   * concurrent first asks agree on the one room.
+   */
+  async ensureGroupWith(roomId: string, name: string, userId: string): Promise<RoomView> {
+    const room = await this.db.transaction(async (tx) => {
+      await tx.query(
+        `INSERT INTO rooms (id, name, kind) VALUES ($1, $2, 'group') ON CONFLICT (id) DO NOTHING`,
+        [roomId, name],
+      );
+      await this.addMembers(tx, roomId, [userId]);
+      return this.loadWith(tx, roomId);
+    });
+    this.webhooks.committed('room.member_added');
+    return room;
+  }
+
   /** Of these ids, the ones that are users. */
   async existingUsers(userIds: readonly string[]): Promise<string[]> {
     const rows = rowsOf<{ id: string }>(

@@ -80,6 +80,8 @@ export function configureHttp(app: INestApplication, config: AppConfig): void {
   // asked for paths that can be its files: a stat() per API request was a tenth of a poll's CPU.
   const webClient = express.static(join(__dirname, '..', 'web'), {
     index: 'index.html',
+    // `/lab` is lab.html.
+    extensions: ['html'],
     setHeaders: (res: Response) => {
       res.setHeader(
         'Content-Security-Policy',

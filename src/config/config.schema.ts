@@ -150,6 +150,11 @@ export const envSchema = z.object({
   RATE_LIMIT_WINDOW_MS: int(100, 3600000).default(10000),
   AUTH_RATE_LIMIT: int(0, 1000000).default(30),
   RATE_LIMIT_ADMIN: int(1, 10000000).default(6000),
+  /** The transports lab's demo endpoints (publish to yourself, the demo room): off unless set. */
+  DEMO_MODE: z
+    .enum(['true', 'false', '1', '0', ''])
+    .default('')
+    .transform((v) => v === 'true' || v === '1'),
   MESSAGE_RETENTION_DAYS: int(0, 36500).default(0),
   NOTIFICATION_RETENTION_DAYS: int(0, 36500).default(0),
   RETENTION_CRON: cron.default('17 3 * * *'),
@@ -247,6 +252,8 @@ export interface AppConfig {
    * Expired logins and old job runs go too, whatever these say.
    */
   retention: { messageDays: number; notificationDays: number; cron: string; chunk: number };
+  /** The demo endpoints of the transports lab (`/api/demo`) are served. */
+  demoMode: boolean;
   /** Writes through the server API (/api/admin) per minute, across instances, all keys together. */
   admin: { rateLimitPerMinute: number };
   /**
@@ -453,6 +460,7 @@ export function parseConfig(
       reconcileMs: env.WEIGHT_REMINDER_RETRY_MS,
     },
     admin: { rateLimitPerMinute: env.RATE_LIMIT_ADMIN },
+    demoMode: env.DEMO_MODE,
     retention: {
       messageDays: env.MESSAGE_RETENTION_DAYS,
       notificationDays: env.NOTIFICATION_RETENTION_DAYS,

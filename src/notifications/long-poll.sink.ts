@@ -1,12 +1,19 @@
 import type { NotificationView } from './notification.views';
 import type { EncodedNotification, NotificationSink } from './notification-delivery';
 
-/** A waiting long-poll: resolves with the first live notification(s) after its cursor. */
+/**
+ * A waiting long-poll: resolves with the backlog after its cursor, or else the first live
+ * notification(s). Live ones that come while the backlog is being read wait for it: answering
+ * with a live one alone then would skip the older ones the read is about to find (the poll's
+ * answer is authoritative: the client moves its cursor to the last item).
+ */
 export class LongPollSink implements NotificationSink {
   readonly transport = 'longpoll' as const;
   readonly result: Promise<NotificationView[]>;
   private resolve!: (items: NotificationView[]) => void;
   private done = false;
+  /** Live notifications held until the backlog has been read; null once waiting live. */
+  private queued: NotificationView[] | null = [];
   /** The wait ended because the login behind it ended (the request answers 401). */
   loginEnded = false;
 
@@ -18,7 +25,16 @@ export class LongPollSink implements NotificationSink {
   }
 
   write({ value: notification }: EncodedNotification): void {
-    if (notification.seq > this.after) this.finish([notification]);
+    if (notification.seq <= this.after) return;
+    if (this.queued !== null) this.queued.push(notification);
+    else this.finish([notification]);
+  }
+
+  /** The backlog was empty: answer with what came meanwhile, or with the next live one. */
+  goLive(): void {
+    const queued = this.queued ?? [];
+    this.queued = null;
+    if (queued.length > 0) this.finish(queued);
   }
 
   /** Ends the wait because its login ended. */

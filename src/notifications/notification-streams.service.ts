@@ -170,7 +170,7 @@ export class NotificationStreams implements OnModuleDestroy {
       if (backlog.length > 0) {
         for (const n of backlog) this.metrics.delivered('longpoll', 'notification', n.createdAt);
         sink.finish(backlog);
-      }
+      } else sink.goLive();
       const items = await sink.result; // ...then wait
       if (sink.loginEnded) throw new UnauthorizedException('the login has ended');
       return { items, lastSeq: items.length > 0 ? items[items.length - 1].seq : after };
