@@ -25,6 +25,7 @@ import { WeightReminderRepository } from '../src/reminders/weight-reminder.repos
 import { AlertsRepository, type FiredAlert } from '../src/stocks/alerts/alerts.repository';
 import type { Quote } from '../src/stocks/quote';
 import { UsersRepository } from '../src/users/users.repository';
+import { PushOutbox } from '../src/push/push-outbox';
 import { WebhookOutbox } from '../src/webhooks/webhook-outbox';
 import { createTestDatabase, type TestDatabase } from './helpers/database';
 import { TEST_API_KEY, TEST_SECRET } from './helpers/env';
@@ -76,11 +77,11 @@ describe('repositories on PostgreSQL', () => {
   });
 
   /** What the repositories record events with: here the config's (webhooks unset: none). */
-  const webhooksOf = (cfg: AppConfig): WebhookOutbox =>
-    new WebhookOutbox(
-      cfg,
-      new OutboxWorker(new OutboxRepository(ds), new Metrics(new MemoryBus('repo-test'))),
-    );
+  const workerOf = (): OutboxWorker =>
+    new OutboxWorker(new OutboxRepository(ds), new Metrics(new MemoryBus('repo-test')));
+  const webhooksOf = (cfg: AppConfig): WebhookOutbox => new WebhookOutbox(cfg, workerOf());
+  /** No push lane registered here: a nudge is a no-op, the rows are only written. */
+  const pushOf = (): PushOutbox => new PushOutbox(workerOf());
 
   beforeAll(async () => {
     db = await createTestDatabase('repositories');
@@ -90,7 +91,7 @@ describe('repositories on PostgreSQL', () => {
     users = new UsersRepository(ds);
     rooms = new RoomsRepository(ds, webhooks);
     messages = new MessagesRepository(ds, webhooks);
-    notifications = new NotificationsRepository(ds, webhooks);
+    notifications = new NotificationsRepository(ds, webhooks, pushOf());
   });
 
   afterAll(async () => {
@@ -859,7 +860,7 @@ describe('repositories on PostgreSQL', () => {
       });
       const hRooms = new RoomsRepository(ds, webhooks);
       const hMessages = new MessagesRepository(ds, webhooks);
-      const hNotifications = new NotificationsRepository(ds, webhooks);
+      const hNotifications = new NotificationsRepository(ds, webhooks, pushOf());
       const [a, b, c] = await newUsers(3, 'hook');
       const roomId = (await hRooms.createGroup(a ?? '', 'Hooked', [a ?? '', b ?? '']))?.id ?? '';
       await hRooms.addMember(roomId, c ?? '', 10);

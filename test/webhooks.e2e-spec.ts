@@ -428,6 +428,9 @@ describe('webhooks: unset', () => {
     ]);
     await expect(deliveries(instance)).resolves.toEqual({ items: [] });
     const metrics = await scrape(instance.url);
-    expect([...metrics.keys()].some((k) => k.startsWith('realtime_outbox_pending{'))).toBe(false);
+    // The push sink always has a lane (its rows need a subscription, none here); no webhook lane.
+    expect(
+      [...metrics.keys()].some((k) => k.startsWith('realtime_outbox_pending{sink="webhook"')),
+    ).toBe(false);
   });
 });

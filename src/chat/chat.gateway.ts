@@ -106,12 +106,12 @@ export class ChatGateway implements SocketFeature, OnModuleDestroy {
 
   connected(socket: AppSocket): void {
     this.counted.add(socket);
-    this.presence.socketConnected(socket.data.user.userId);
+    this.presence.connected(socket.data.user.userId);
   }
 
   released(socket: AppSocket): void {
     // Presence counts connected sockets only; one admitted and never connected was not counted.
-    if (this.counted.delete(socket)) this.presence.socketDisconnected(socket.data.user.userId);
+    if (this.counted.delete(socket)) this.presence.disconnected(socket.data.user.userId);
   }
 
   join(socket: AppSocket, payload: unknown): Promise<Ack<{ room: RoomView; lastSeq: number }>> {

@@ -93,20 +93,19 @@ const trustProxy = commaList().refine((hops) => hops.every(isProxyHop), {
     'must be a comma-separated list of CIDRs or addresses (or loopback, linklocal, uniquelocal)',
 });
 
+const isUrlWith = (value: string, protocols: string[]): boolean => {
+  try {
+    return protocols.includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+};
+
 const url = (protocols: string[]) =>
   z
     .string()
     .trim()
-    .refine(
-      (v) => {
-        try {
-          return protocols.includes(new URL(v).protocol);
-        } catch {
-          return false;
-        }
-      },
-      `must be a URL with scheme ${protocols.join(' or ')}`,
-    );
+    .refine((v) => isUrlWith(v, protocols), `must be a URL with scheme ${protocols.join(' or ')}`);
 
 /** The environment, as the service reads it. Every variable has a default except the secrets. */
 export const envSchema = z.object({
@@ -194,6 +193,17 @@ export const envSchema = z.object({
   WEBHOOK_CONCURRENCY: int(1, 256).default(8),
   WEBHOOK_RETRY_BASE_MS: int(10, 3600000).default(5000),
   WEBHOOK_RETRY_WINDOW_MS: int(1000, 7 * 86400000).default(86400000),
+  VAPID_PUBLIC_KEY: optionalString,
+  VAPID_PRIVATE_KEY: optionalString,
+  VAPID_SUBJECT: optionalString.pipe(url(['mailto:', 'https:']).optional()),
+  PUSH_ENDPOINT_ALLOW: commaList().refine(
+    (prefixes) => prefixes.every((p) => isUrlWith(p, ['http:', 'https:'])),
+    { message: 'must be a comma-separated list of http(s) URL prefixes' },
+  ),
+  PUSH_TTL_SECONDS: int(0, 28 * 86400).default(86400),
+  PUSH_CONCURRENCY: int(1, 256).default(16),
+  PUSH_TIMEOUT_MS: int(100, 60000).default(10000),
+  PUSH_RETRY_BASE_MS: int(10, 3600000).default(5000),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -270,6 +280,59 @@ export interface AppConfig {
   };
   /** Null when WEBHOOK_URL is unset: no events are recorded and no worker runs. */
   webhooks: WebhooksConfig | null;
+  push: PushConfig;
+}
+
+export interface PushConfig {
+  /** Both VAPID keys (base64url), or null: the pair kept in the database is used. */
+  vapidKeys: { publicKey: string; privateKey: string } | null;
+  /** The VAPID JWT's `sub`: how a push service reaches the operator. */
+  subject: string;
+  /** URL prefixes allowed besides https: to public addresses (tests, private push services). */
+  endpointAllow: string[];
+  ttlSeconds: number;
+  /** Pushes in flight per instance. */
+  concurrency: number;
+  timeoutMs: number;
+  retryBaseMs: number;
+  /** Retries stop once the push would have expired at the push service anyway (its TTL). */
+  retryWindowMs: number;
+}
+
+/** Used when VAPID_SUBJECT is unset; push services may ask for a real contact. */
+export const DEFAULT_VAPID_SUBJECT = 'mailto:push@example.invalid';
+
+/** Length of a base64url text's bytes, or -1 when it is not base64url. */
+const base64UrlBytes = (value: string): number =>
+  /^[A-Za-z0-9_-]+$/.test(value) ? Buffer.from(value, 'base64url').length : -1;
+
+function pushConfig(env: Env): PushConfig {
+  const { VAPID_PUBLIC_KEY: publicKey, VAPID_PRIVATE_KEY: privateKey } = env;
+  if ((publicKey === undefined) !== (privateKey === undefined))
+    throw new ConfigError(
+      'Invalid configuration: VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY are set together (or both left unset)',
+    );
+  // An uncompressed P-256 point and its 32-byte scalar, as web-push generateVAPIDKeys writes them.
+  if (publicKey !== undefined && base64UrlBytes(publicKey) !== 65)
+    throw new ConfigError(
+      'Invalid configuration: VAPID_PUBLIC_KEY must be a base64url P-256 public key (65 bytes)',
+    );
+  if (privateKey !== undefined && base64UrlBytes(privateKey) !== 32)
+    throw new ConfigError(
+      'Invalid configuration: VAPID_PRIVATE_KEY must be a base64url P-256 private key (32 bytes)',
+    );
+  return {
+    vapidKeys:
+      publicKey !== undefined && privateKey !== undefined ? { publicKey, privateKey } : null,
+    subject: env.VAPID_SUBJECT ?? DEFAULT_VAPID_SUBJECT,
+    endpointAllow: env.PUSH_ENDPOINT_ALLOW,
+    ttlSeconds: env.PUSH_TTL_SECONDS,
+    concurrency: env.PUSH_CONCURRENCY,
+    timeoutMs: env.PUSH_TIMEOUT_MS,
+    retryBaseMs: env.PUSH_RETRY_BASE_MS,
+    // At least a minute, so a TTL of 0 (now or never) still survives a restart.
+    retryWindowMs: Math.max(60000, env.PUSH_TTL_SECONDS * 1000),
+  };
 }
 
 export interface WebhooksConfig {
@@ -476,5 +539,6 @@ export function parseConfig(
       signalsPerSecond: env.CALL_SIGNALS_PER_SECOND,
     },
     webhooks: webhooksConfig(env),
+    push: pushConfig(env),
   };
 }

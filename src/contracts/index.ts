@@ -4,6 +4,7 @@ export * from './ack.contract';
 export * from './calls.contract';
 export * from './chat.contract';
 export * from './notifications.contract';
+export * from './push.contract';
 export * from './socket.contract';
 export * from './stocks.contract';
 export * from './streams.contract';

@@ -83,6 +83,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly pushes = new Counter({
+    name: 'realtime_pushes_total',
+    help: 'Web Push outbox rows by outcome: sent, online (delivered live instead), disabled (preference), read, gone (subscription or notification removed), expired (404/410: subscription removed), retried, refused (endpoint not allowed), failed',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   constructor(bus: Bus) {
     collectDefaultMetrics({ register: this.registry });
     this.counter(

@@ -1,5 +1,6 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { Bus, type Interest } from '../bus/bus';
+import { PresenceService } from '../chat/presence/presence.service';
 import { errorText, inBackground } from '../common/background';
 import { isDatabaseUnavailable } from '../database/database-errors';
 import { Metrics } from '../metrics/metrics.service';
@@ -41,6 +42,13 @@ class SocketSink implements NotificationSink {
 const GAP_TIMEOUT_MS = 250;
 
 /**
+ * A stream or long-poll that ends keeps its user present this much longer: a long-poll client
+ * asks again right after each answer, and without this the user would go offline (and online,
+ * in every room) on every poll, and a notification in that gap would be pushed needlessly.
+ */
+const NON_SOCKET_LINGER_MS = 5000;
+
+/**
  * The instance's delivery registry: userId -> local sinks (sockets, SSE streams, waiting polls).
  * A bus event is put in seq order per user, encoded once, and handed to that user's local sinks
  * only; other users' sinks never see it.
@@ -70,6 +78,7 @@ export class NotificationDelivery implements SocketFeature, OnModuleDestroy {
     private readonly notifications: NotificationsService,
     private readonly bus: Bus,
     private readonly metrics: Metrics,
+    private readonly presence: PresenceService,
     edge: RealtimeGateway,
   ) {
     edge.register(this);
@@ -123,6 +132,8 @@ export class NotificationDelivery implements SocketFeature, OnModuleDestroy {
       this.sinks.set(sink.userId, set);
     }
     set.add(sink);
+    // Sockets are counted by the chat gateway; streams and polls make the user present too.
+    if (sink.transport !== 'socket') this.presence.connected(sink.userId);
     try {
       return await this.track(sink.userId);
     } catch (err) {
@@ -133,8 +144,9 @@ export class NotificationDelivery implements SocketFeature, OnModuleDestroy {
 
   detach(sink: NotificationSink): void {
     const set = this.sinks.get(sink.userId);
-    if (set === undefined) return;
-    set.delete(sink);
+    if (set === undefined || !set.delete(sink)) return;
+    if (sink.transport !== 'socket')
+      setTimeout(() => this.presence.disconnected(sink.userId), NON_SOCKET_LINGER_MS).unref();
     if (set.size === 0) this.sinks.delete(sink.userId);
     this.untrackIfIdle(sink.userId);
   }

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ChatModule } from '../chat/chat.module';
 import { UsersModule } from '../users/users.module';
 import { NotificationDelivery } from './notification-delivery';
 import { NotificationStreams } from './notification-streams.service';
@@ -7,7 +8,7 @@ import { NotificationsRepository } from './notifications.repository';
 import { NotificationsService } from './notifications.service';
 
 @Module({
-  imports: [UsersModule],
+  imports: [UsersModule, ChatModule],
   controllers: [NotificationsController],
   providers: [
     NotificationsRepository,

@@ -2,6 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { rowsOf, type Queryable } from '../database/rows';
+import { PushOutbox } from '../push/push-outbox';
+import { pushInsertSql } from '../push/push.repository';
 import { webhookInsertSql, WebhookOutbox } from '../webhooks/webhook-outbox';
 import {
   toAddressedNotifications,
@@ -72,7 +74,8 @@ interface InsertRow {
  * stays gapless; the counter's row lock orders concurrent writers to the same user.
  * A created row comes back as [id, user, seq, createdAt]; the fields every row shares are the
  * input's (and `data` as stored once), so a fan-out to 50,000 users does not return them
- * 50,000 times.
+ * 50,000 times. The same statement writes the Web Push outbox rows (one per subscription of a
+ * user who did not turn the kind off); whether the user is offline is decided when they are sent.
  */
 function insertStatement(from: Recipients, deduplicated: boolean): string {
   const fresh = deduplicated
@@ -91,6 +94,8 @@ function insertStatement(from: Recipients, deduplicated: boolean): string {
     INSERT INTO notifications (user_id, seq, kind, title, body, data, dedupe_key)
     SELECT b.id, b.notification_seq, $2, $3, $4, $5::jsonb, $1 FROM bumped b
     RETURNING id, user_id, seq, created_at
+  ), pushed AS (
+    ${pushInsertSql('ins', '$2')}
   )
   SELECT (SELECT count(*) FROM target) AS recipients,
          (SELECT max(id::text) FROM target) AS last_id,
@@ -122,6 +127,7 @@ export class NotificationsRepository {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly webhooks: WebhookOutbox,
+    private readonly push: PushOutbox,
   ) {}
 
   /**
@@ -145,6 +151,8 @@ export class NotificationsRepository {
         ...to.params,
       ]),
     );
+    // In a caller's transaction this runs before the commit; the worker's poll finds those rows.
+    if (row.items.length > 0) this.push.committed();
     return {
       recipients: Number(row.recipients),
       lastRecipientId: row.last_id,

@@ -2,7 +2,7 @@ import type { Logger } from '@nestjs/common';
 import { errorText, inBackground } from '../common/background';
 import { retryDelayMs } from './backoff';
 import type { OutboxRepository } from './outbox.repository';
-import type { OutboxDelivery, OutboxSink } from './outbox.sink';
+import { UndeliverableError, type OutboxDelivery, type OutboxSink } from './outbox.sink';
 
 export type DeliveryOutcome = 'delivered' | 'retried' | 'failed';
 
@@ -125,10 +125,12 @@ export class OutboxLane {
     const { policy } = this.sink;
     const timeout = AbortSignal.timeout(policy.timeoutMs);
     let error: string | null = null;
+    let retryable = true;
     try {
       await this.sink.deliver(delivery, AbortSignal.any([stopSignal, timeout]));
     } catch (err) {
       error = timeout.aborted ? `no answer within ${policy.timeoutMs} ms` : errorText(err);
+      retryable = !(err instanceof UndeliverableError);
     }
     // Aborted by stop(): the row is handed back there, not counted as failed.
     if (error !== null && stopSignal.aborted) return;
@@ -139,7 +141,9 @@ export class OutboxLane {
         return;
       }
       const delayMs = retryDelayMs(delivery.attempt, policy, this.hooks.random);
-      const status = await this.repo.failed(delivery, error, delayMs, policy.retryWindowMs);
+      // No retry window left for what cannot succeed: the row is `failed` now.
+      const windowMs = retryable ? policy.retryWindowMs : 0;
+      const status = await this.repo.failed(delivery, error, delayMs, windowMs);
       if (status === null) return;
       this.hooks.outcome(this.sink.name, status === 'failed' ? 'failed' : 'retried');
       if (status === 'pending') this.wakeIn(delayMs);

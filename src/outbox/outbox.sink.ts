@@ -24,8 +24,14 @@ export interface DeliveryPolicy {
 }
 
 /**
+ * Thrown by `deliver` when trying again cannot help (the receiver refused the request itself, or
+ * the destination is not allowed): the row is settled `failed` at once instead of retried.
+ */
+export class UndeliverableError extends Error {}
+
+/**
  * Where an outbox row goes. `deliver` resolves when the receiver took it and throws (with a
- * short reason, stored as `lastError`) when it did not; it must give up when `signal` aborts.
+ * short reason, stored as `lastError`) when it did not (UndeliverableError: never retried); it must give up when `signal` aborts.
  */
 export interface OutboxSink {
   /** The rows' `sink` column. */

@@ -14,8 +14,11 @@ const REFRESH_INTERVAL_MS = 6_000;
 const SWEEP_INTERVAL_MS = 3_000;
 
 /**
- * Counts this instance's sockets per user and reports the first one in and the last one out to
- * the shared store; publishes `presence` when a user comes online or goes offline anywhere.
+ * Counts this instance's connections per user (sockets, and notification streams and waiting
+ * long-polls: a user reachable live anywhere is not sent Web Push) and reports the first one in
+ * and the last one out to the shared store; publishes `presence` when a user comes online or
+ * goes offline anywhere. So a user with only a stream open shows as online in rooms too
+ * (accepted: one shared truth for "reachable now", rather than a second claim to keep alive).
  */
 @Injectable()
 export class PresenceService implements OnModuleInit, OnApplicationShutdown {
@@ -60,7 +63,7 @@ export class PresenceService implements OnModuleInit, OnApplicationShutdown {
     this.sockets.clear();
   }
 
-  socketConnected(userId: string): void {
+  connected(userId: string): void {
     const count = (this.sockets.get(userId) ?? 0) + 1;
     this.sockets.set(userId, count);
     if (count === 1)
@@ -69,7 +72,7 @@ export class PresenceService implements OnModuleInit, OnApplicationShutdown {
       );
   }
 
-  socketDisconnected(userId: string): void {
+  disconnected(userId: string): void {
     const count = (this.sockets.get(userId) ?? 0) - 1;
     if (count > 0) {
       this.sockets.set(userId, count);

@@ -10,6 +10,7 @@ import { SystemMessages1733000000000 } from './1733000000000-system-messages.mig
 import { OutsideIdentity1733050000000 } from './1733050000000-outside-identity.migration';
 import { Outbox1733070000000 } from './1733070000000-outbox.migration';
 import { Retention1733100000000 } from './1733100000000-retention.migration';
+import { WebPush1733200000000 } from './1733200000000-web-push.migration';
 
 /** Every migration, in order. New ones are appended here. */
 export const migrations = [
@@ -25,4 +26,5 @@ export const migrations = [
   OutsideIdentity1733050000000,
   Outbox1733070000000,
   Retention1733100000000,
+  WebPush1733200000000,
 ];

@@ -12,6 +12,7 @@ import {
 } from 'class-validator';
 import { CursorParam } from '../../common/cursor.decorator';
 import { OptionalIntParam } from '../../common/int-param.decorator';
+import { NOTIFICATION_KIND, NOTIFICATION_KIND_RULE } from '../notification-kind';
 
 export class PollQuery {
   @IsOptional()
@@ -64,7 +65,7 @@ export class PublishNotificationDto {
   externalIds?: string[];
 
   @IsString()
-  @Matches(/^[a-z0-9_.-]{1,64}$/, { message: 'kind must be 1-64 characters of a-z, 0-9, _ . -' })
+  @Matches(NOTIFICATION_KIND, { message: `kind must be ${NOTIFICATION_KIND_RULE}` })
   kind!: string;
 
   @IsString()
