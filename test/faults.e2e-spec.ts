@@ -313,12 +313,12 @@ describe('Postgres unreachable (a cuttable proxy in front of it)', () => {
     await proxy.restore();
     const runs = await waitUntilRows(
       db,
-      `SELECT period_key, status FROM job_runs WHERE status = 'done'`,
+      `SELECT period_key, status FROM job_runs WHERE job = 'weight-reminder' AND status = 'done'`,
     );
     expect(runs).toHaveLength(1);
     const claims = await query<{ finished_at: Date | null }>(
       db.url,
-      'SELECT finished_at FROM job_claims',
+      "SELECT finished_at FROM job_claims WHERE job = 'weight-reminder'",
     );
     expect(claims).toHaveLength(1);
     expect(claims[0].finished_at).not.toBeNull();
