@@ -4,8 +4,8 @@ import { parse } from 'yaml';
 import { createTestDatabase, type TestDatabase } from './helpers/database';
 import { http, registerUser } from './helpers/http';
 import { TEST_API_KEY } from './helpers/env';
-import { startInstances, uniquePrefix, type Instance } from './helpers/instance';
-import { NGINX_CONF, NGINX_UPSTREAM, startNginx, type Nginx } from './helpers/nginx';
+import { uniquePrefix, type Instance } from './helpers/instance';
+import { NGINX_CONF, NGINX_UPSTREAM, startScaled, type Nginx, type Scaled } from './helpers/nginx';
 import { publish } from './helpers/publish';
 import { ask, connectSocket, EventLog, type ClientSocket } from './helpers/socket';
 import { openNdjson } from './helpers/ndjson';
@@ -19,24 +19,19 @@ describe('behind nginx (the compose topology)', () => {
   let db: TestDatabase;
   let instances: Instance[];
   let lb: Nginx;
+  let scaled: Scaled;
 
   beforeAll(async () => {
     db = await createTestDatabase('deploy');
     const prefix = uniquePrefix('deploy');
     // As compose sets it: nginx (here on loopback) is the one hop whose X-Forwarded-For counts.
     const env = { SSE_HEARTBEAT_MS: '1000', TRUST_PROXY: 'loopback' };
-    instances = await startInstances(4, {
-      databaseUrl: db.url,
-      redisPrefix: prefix,
-      id: 'app',
-      env,
-    });
-    lb = await startNginx(instances.map((i) => i.port));
+    scaled = await startScaled(4, { databaseUrl: db.url, redisPrefix: prefix, env });
+    ({ instances, lb } = scaled);
   }, 60_000);
 
   afterAll(async () => {
-    await lb?.stop();
-    await Promise.all((instances ?? []).map((i) => i.stop()));
+    await scaled?.stop();
     await db?.drop();
   });
 

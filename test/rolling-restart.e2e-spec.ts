@@ -1,8 +1,8 @@
 import { createTestDatabase, query, type TestDatabase } from './helpers/database';
 import { TEST_API_KEY } from './helpers/env';
 import { http, registerUser, type Registered } from './helpers/http';
-import { startInstance, startInstances, uniquePrefix, type Instance } from './helpers/instance';
-import { startNginx, type Nginx } from './helpers/nginx';
+import { startInstance, uniquePrefix, type Instance } from './helpers/instance';
+import { startScaled, type Nginx, type Scaled } from './helpers/nginx';
 import { connectSocket, type ClientSocket } from './helpers/socket';
 import { openResumableSse } from './helpers/sse';
 import { waitUntil } from './helpers/wait';
@@ -17,6 +17,7 @@ describe('rolling restart under traffic', () => {
   let prefix: string;
   let instances: Instance[];
   let lb: Nginx;
+  let scaled: Scaled;
   let sender: Registered;
   let receiver: Registered;
   let roomId: string;
@@ -25,13 +26,8 @@ describe('rolling restart under traffic', () => {
     db = await createTestDatabase('rolling');
     prefix = uniquePrefix('rolling');
     const env = { RATE_LIMIT_MESSAGES: '100000' };
-    instances = await startInstances(4, {
-      databaseUrl: db.url,
-      redisPrefix: prefix,
-      id: 'app',
-      env,
-    });
-    lb = await startNginx(instances.map((i) => i.port));
+    scaled = await startScaled(4, { databaseUrl: db.url, redisPrefix: prefix, env });
+    ({ instances, lb } = scaled);
     [sender, receiver] = await Promise.all([registerUser(lb.url), registerUser(lb.url)]);
     roomId = (
       await http<{ id: string }>(lb.url, '/api/rooms', {
@@ -42,8 +38,7 @@ describe('rolling restart under traffic', () => {
   }, 60_000);
 
   afterAll(async () => {
-    await lb?.stop();
-    await Promise.all((instances ?? []).map((i) => i.stop()));
+    await scaled?.stop();
     await db?.drop();
   });
 

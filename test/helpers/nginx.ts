@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { startInstances, type Instance, type InstanceOptions } from './instance';
 
 export const NGINX_CONF = resolve(__dirname, '../../deploy/nginx.conf');
 
@@ -87,6 +88,30 @@ export async function startNginx(instancePorts: number[]): Promise<Nginx> {
         child.kill('SIGQUIT');
         await once(child, 'exit');
       }
+    },
+  };
+}
+
+export interface Scaled {
+  /** The instances; a test that restarts one puts its successor in its place. */
+  instances: Instance[];
+  lb: Nginx;
+  stop(): Promise<void>;
+}
+
+/**
+ * `docker compose up --scale app=<n>` on loopback: n instances (ids `app-1`...) behind nginx
+ * running deploy/nginx.conf over their ports.
+ */
+export async function startScaled(n: number, options: InstanceOptions): Promise<Scaled> {
+  const instances = await startInstances(n, { id: 'app', ...options });
+  const lb = await startNginx(instances.map((i) => i.port));
+  return {
+    instances,
+    lb,
+    stop: async () => {
+      await lb.stop();
+      await Promise.all(instances.map((i) => i.stop()));
     },
   };
 }
