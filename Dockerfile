@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 
+# Node 22 LTS (supported to 2027-04). package.json engines: >=20.19, which the tests also run on.
 # ---- build: full install, compile TypeScript ----
-FROM node:20-bookworm-slim AS build
+FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY packages/client/package.json ./packages/client/
@@ -15,7 +16,7 @@ COPY web ./web
 RUN npm run build && npm prune --omit=dev
 
 # ---- runtime: production dependencies and the compiled service only ----
-FROM node:20-bookworm-slim
+FROM node:22-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build --chown=node:node /app/node_modules ./node_modules

@@ -1,6 +1,7 @@
 // NestJS 12 packages ship as ES modules. Node 20 can require() them natively, but Jest's own
-// module loader only does so on Node 24.9+, so SWC compiles those few packages to CommonJS here.
-const esmPackages = ['@nestjs', 'jose', 'uid', 'load-esm', 'file-type', 'strtok3', 'token-types', 'peek-readable', '@tokenizer'];
+// module loader only does so on Node 24.9+, so SWC compiles those few packages to CommonJS here
+// (kubernetes-models: the manifest schemas test/k8s-manifests.e2e-spec.ts validates against).
+const esmPackages = ['@nestjs', 'kubernetes-models', '@kubernetes-models', 'is-cidr', 'cidr-regex', 'jose', 'uid', 'load-esm', 'file-type', 'strtok3', 'token-types', 'peek-readable', '@tokenizer'];
 
 /** @type {import('jest').Config} */
 module.exports = {
@@ -15,6 +16,13 @@ module.exports = {
   moduleNameMapper: {
     '^@realtime-service/client$': '<rootDir>/packages/client/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
+    // kubernetes-models exports its files under the `import` condition only, which Jest's
+    // CommonJS resolver does not take: the same files by path (compiled by SWC, see above).
+    '^kubernetes-models/(.*)$': '<rootDir>/node_modules/kubernetes-models/$1',
+    '^@kubernetes-models/apimachinery/(.*)$': '<rootDir>/node_modules/@kubernetes-models/apimachinery/$1',
+    '^@kubernetes-models/validate/runtime/(.*)$':
+      '<rootDir>/node_modules/@kubernetes-models/validate/dist/runtime/$1',
+    '^@kubernetes-models/(base|validate)$': '<rootDir>/node_modules/@kubernetes-models/$1/dist/index.js',
   },
   transform: {
     '^.+\\.(t|j|mj)s$': [

@@ -4,6 +4,8 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
+import type { Server } from 'node:http';
+import { listenAdminPort } from './common/admin-port';
 import { configureHttp } from './common/configure-http';
 import { APP_CONFIG, type AppConfig } from './config/app.config';
 import { ConfigError, parseConfig } from './config/config.schema';
@@ -50,6 +52,12 @@ async function bootstrap(): Promise<void> {
     );
   }
 
+  for (const name of config.placeholderSecrets)
+    logger.warn(
+      `${'!'.repeat(8)} ${name} is still the documented placeholder: anyone who read the docs can use it. Set your own random value (at least 16 characters) before this service is reachable by others. ${'!'.repeat(8)}`,
+    );
+
+  let adminServer: Server | undefined;
   let stopping = false;
   const shutdown = (signal: string): void => {
     if (stopping) return;
@@ -58,6 +66,8 @@ async function bootstrap(): Promise<void> {
     lifecycle.startDraining();
     // Keep-alive connections with no request in flight would hold the server open.
     app.getHttpServer().closeIdleConnections();
+    adminServer?.close();
+    adminServer?.closeIdleConnections();
     const force = setTimeout(() => {
       logger.error('shutdown took too long; exiting');
       process.exit(1);
@@ -77,6 +87,13 @@ async function bootstrap(): Promise<void> {
   await app.listen(config.port);
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  if (config.admin.port !== undefined) {
+    adminServer = await listenAdminPort(app, config.admin.port);
+    const admin = adminServer.address();
+    logger.log(
+      `operator endpoints (/metrics, /api/admin) only on admin port ${typeof admin === 'object' && admin !== null ? admin.port : config.admin.port}`,
+    );
+  }
   logger.log(`instance ${config.instanceId} listening on port ${port}`);
 }
 

@@ -1,10 +1,13 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
-import { createTestDatabase, type TestDatabase } from './helpers/database';
+import { promisify } from 'node:util';
+import { createTestDatabase, query, type TestDatabase } from './helpers/database';
+import { REDIS_URL, TEST_API_KEY, TEST_SECRET } from './helpers/env';
 import { http } from './helpers/http';
 import { startInstance, uniquePrefix } from './helpers/instance';
 
 const MAIN = resolve(__dirname, '../dist/main.js');
+const execFileAsync = promisify(execFile);
 
 function runWithEnv(
   env: Record<string, string>,
@@ -75,4 +78,43 @@ describe('shutdown', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(app.output()).toMatch(/SIGTERM: draining/);
   });
+});
+
+describe('npm run migrate / migrate:revert (node dist/database/migrate.js)', () => {
+  let db: TestDatabase;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('migrate');
+  });
+
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  const migrate = (...args: string[]): ReturnType<typeof execFileAsync> =>
+    execFileAsync(process.execPath, [resolve(__dirname, '../dist/database/migrate.js'), ...args], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        NO_COLOR: '1',
+        DATABASE_URL: db.url,
+        REDIS_URL: REDIS_URL,
+        JWT_SECRET: TEST_SECRET,
+        SERVICE_API_KEY: TEST_API_KEY,
+      },
+    });
+  const applied = async (): Promise<string[]> =>
+    (await query<{ name: string }>(db.url, 'SELECT name FROM migrations ORDER BY id')).map(
+      (r) => r.name,
+    );
+
+  it('applies every migration, reverts the latest, and applies it again', async () => {
+    expect((await migrate()).stdout).toMatch(/applied \d+ migration\(s\)/);
+    const all = await applied();
+    expect(all.length).toBeGreaterThan(5);
+    expect((await migrate()).stdout).toContain('no pending migration');
+    await migrate('revert');
+    expect(await applied()).toEqual(all.slice(0, -1));
+    expect((await migrate()).stdout).toContain('applied 1 migration(s)');
+    expect(await applied()).toEqual(all);
+  }, 60_000);
 });

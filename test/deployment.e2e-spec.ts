@@ -1,44 +1,47 @@
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parse } from 'yaml';
 import { createTestDatabase, type TestDatabase } from './helpers/database';
 import { http, registerUser } from './helpers/http';
-import { startInstance, uniquePrefix, type Instance } from './helpers/instance';
-import { startNginx, type Nginx } from './helpers/nginx';
+import { TEST_API_KEY } from './helpers/env';
+import { uniquePrefix, type Instance } from './helpers/instance';
+import { NGINX_CONF, NGINX_UPSTREAM, startScaled, type Nginx, type Scaled } from './helpers/nginx';
 import { publish } from './helpers/publish';
 import { ask, connectSocket, EventLog, type ClientSocket } from './helpers/socket';
 import { openNdjson } from './helpers/ndjson';
 import { openSse } from './helpers/sse';
 
-/** The compose topology on loopback: two instances behind nginx with deploy/nginx.conf. */
+/**
+ * The compose topology on loopback (`docker compose up --scale app=4`): four instances behind
+ * nginx with deploy/nginx.conf, its upstream list written with their ports.
+ */
 describe('behind nginx (the compose topology)', () => {
   let db: TestDatabase;
-  let app1: Instance;
-  let app2: Instance;
+  let instances: Instance[];
   let lb: Nginx;
+  let scaled: Scaled;
 
   beforeAll(async () => {
     db = await createTestDatabase('deploy');
     const prefix = uniquePrefix('deploy');
     // As compose sets it: nginx (here on loopback) is the one hop whose X-Forwarded-For counts.
     const env = { SSE_HEARTBEAT_MS: '1000', TRUST_PROXY: 'loopback' };
-    [app1, app2] = await Promise.all([
-      startInstance({ databaseUrl: db.url, redisPrefix: prefix, id: 'app1', env }),
-      startInstance({ databaseUrl: db.url, redisPrefix: prefix, id: 'app2', env }),
-    ]);
-    lb = await startNginx({ app1: app1.port, app2: app2.port });
+    scaled = await startScaled(4, { databaseUrl: db.url, redisPrefix: prefix, env });
+    ({ instances, lb } = scaled);
   }, 60_000);
 
   afterAll(async () => {
-    await lb?.stop();
-    await Promise.all([app1, app2].map((i) => i?.stop()));
+    await scaled?.stop();
     await db?.drop();
   });
 
   /** Connects through nginx until a client lands on the wanted instance (new clients are balanced). */
   async function connectVia(
-    instance: 'app1' | 'app2',
+    instance: string,
     token: string,
     transports: string[],
   ): Promise<ClientSocket> {
-    for (let attempt = 0; attempt < 20; attempt++) {
+    for (let attempt = 0; attempt < 40; attempt++) {
       const socket = await connectSocket(lb.url, token, { transports, withCredentials: true });
       const node = await whichNode(socket);
       if (node === instance) return socket;
@@ -47,32 +50,59 @@ describe('behind nginx (the compose topology)', () => {
     throw new Error(`no client landed on ${instance}`);
   }
 
-  /** The instance a socket is on, from the sticky cookie it was given. */
+  /** The cookies engine.io-client keeps (withCredentials) in a jar it does not expose publicly. */
+  function cookie(socket: ClientSocket, name: string): string | undefined {
+    const jar = (
+      socket.io.engine as unknown as { _cookieJar?: { _cookies: Map<string, { value: string }> } }
+    )._cookieJar;
+    return jar?._cookies.get(name)?.value;
+  }
+
+  /** The instance a socket is on, from the cookie in which the handshake's instance names itself. */
   async function whichNode(socket: ClientSocket): Promise<string> {
     const room = await ask(socket, 'room:presence', {
       roomId: '00000000-0000-4000-8000-000000000000',
     });
     expect(room.ok).toBe(false); // a round trip through nginx
-    // engine.io-client keeps cookies (withCredentials) in a jar it does not expose publicly.
-    const jar = (
-      socket.io.engine as unknown as { _cookieJar?: { _cookies: Map<string, { value: string }> } }
-    )._cookieJar;
-    return jar?._cookies.get('rt_node')?.value ?? 'unknown';
+    return cookie(socket, 'rt_node') ?? 'unknown';
   }
 
-  it('serves REST through one port and spreads new clients over both instances', async () => {
+  it('serves REST through one port and spreads new clients over all four instances', async () => {
     const u = await registerUser(lb.url);
     expect((await http(lb.url, '/api/me', { token: u.token })).status).toBe(200);
     const seen = new Set<string>();
-    for (let i = 0; i < 10 && seen.size < 2; i++) {
+    for (let i = 0; i < 60 && seen.size < 4; i++) {
       const s = await connectSocket(lb.url, u.token, {
         transports: ['polling'],
         withCredentials: true,
       });
       seen.add(await whichNode(s));
+      // The routing key nginx handed out: no instance is named in it.
+      expect(cookie(s, 'rt_route')).toMatch(/^[0-9a-f]{32}$/);
       s.close();
     }
-    expect([...seen].sort()).toEqual(['app1', 'app2']);
+    expect([...seen].sort()).toEqual(instances.map((i) => i.id).sort());
+  });
+
+  it('keeps /metrics and /api/admin off the public side; the instance port serves them', async () => {
+    const admin = '/api/admin/presence?userIds=00000000-0000-4000-8000-000000000000';
+    for (const path of [
+      '/metrics',
+      '/METRICS',
+      '/metrics/',
+      '/%6Detrics',
+      admin,
+      '/API/Admin/jobs/runs',
+    ]) {
+      const res = await fetch(`${lb.url}${path}`, { headers: { 'x-api-key': TEST_API_KEY } });
+      expect({ path, status: res.status }).toEqual({ path, status: 404 });
+    }
+    const [first] = instances;
+    expect((await fetch(`${first.url}/metrics`)).status).toBe(200);
+    const direct = await fetch(`${first.url}${admin}`, { headers: { 'x-api-key': TEST_API_KEY } });
+    expect(direct.status).toBe(200);
+    // The load balancer's probe path stays public.
+    expect((await fetch(`${lb.url}/health/live`)).status).toBe(200);
   });
 
   it('keeps a polling-only Socket.IO session on its instance (sticky), for many round trips', async () => {
@@ -81,11 +111,13 @@ describe('behind nginx (the compose topology)', () => {
       token: a.token,
       body: { name: 'poll', memberIds: [b.user.id] },
     });
-    const sa = await connectVia('app1', a.token, ['polling']);
-    const sb = await connectVia('app2', b.token, ['polling']);
+    const sa = await connectVia(instances[0].id, a.token, ['polling']);
+    const sb = await connectVia(instances[3].id, b.token, ['polling']);
     const log = new EventLog(sb, 'message');
     expect(await ask(sa, 'room:join', { roomId: room.body.id })).toMatchObject({ ok: true });
     expect(await ask(sb, 'room:join', { roomId: room.body.id })).toMatchObject({ ok: true });
+    // Each send is a polling POST plus the ack on a polling GET: 40+ requests per client, every
+    // one of which must reach the instance holding the session (elsewhere: "Session ID unknown").
     for (let i = 1; i <= 20; i++) {
       const ack = await ask(sa, 'message:send', {
         roomId: room.body.id,
@@ -97,6 +129,7 @@ describe('behind nginx (the compose topology)', () => {
     expect(got.map((m) => m.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     expect(sa.io.engine.transport.name).toBe('polling');
     expect(sa.connected && sb.connected).toBe(true);
+    expect([await whichNode(sa), await whichNode(sb)]).toEqual([instances[0].id, instances[3].id]);
     sa.close();
     sb.close();
   });
@@ -108,8 +141,8 @@ describe('behind nginx (the compose topology)', () => {
       body: { name: 'ws', memberIds: [b.user.id] },
     });
     // The default client: polling handshake (which gets the sticky cookie), then the upgrade.
-    const sa = await connectVia('app1', a.token, ['polling', 'websocket']);
-    const sb = await connectVia('app2', b.token, ['polling', 'websocket']);
+    const sa = await connectVia(instances[1].id, a.token, ['polling', 'websocket']);
+    const sb = await connectVia(instances[2].id, b.token, ['polling', 'websocket']);
     await Promise.all([sa, sb].map((s) => upgraded(s)));
     const logA = new EventLog(sa, 'message');
     const logB = new EventLog(sb, 'message');
@@ -187,7 +220,7 @@ describe('behind nginx (the compose topology)', () => {
     const deadline = Date.now() + 5000;
     for (;;) {
       let total = 0;
-      for (const i of [app1, app2]) {
+      for (const i of instances) {
         const text = await (await fetch(`${i.url}/metrics`)).text();
         total += Number(/^realtime_longpoll_waiting (\S+)/m.exec(text)?.[1] ?? 0);
       }
@@ -196,4 +229,49 @@ describe('behind nginx (the compose topology)', () => {
       await new Promise((r) => setTimeout(r, 25));
     }
   }
+});
+
+interface ComposeFile {
+  services: Record<
+    string,
+    {
+      environment?: Record<string, string>;
+      deploy?: { replicas?: number };
+      volumes?: string[];
+      image?: string;
+    }
+  >;
+}
+
+describe('docker-compose.yml (the topology the suite above runs on loopback)', () => {
+  const root = resolve(__dirname, '..');
+  const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), {
+    merge: true,
+  }) as ComposeFile;
+
+  it('runs one scalable `app` service that nginx finds by its name, naming no instance', () => {
+    const names = Object.keys(compose.services);
+    expect(names.filter((n) => /^app\d+$/.test(n))).toEqual([]);
+    const app = compose.services.app;
+    expect(app.deploy?.replicas).toBeGreaterThanOrEqual(2);
+    // Each replica names itself (hostname-pid-random); a fixed id would be shared by all.
+    expect(app.environment?.INSTANCE_ID).toBeUndefined();
+    const upstream = readFileSync(join(root, 'deploy', NGINX_UPSTREAM), 'utf8');
+    expect(upstream).toMatch(/^server app:3000 resolve max_fails=0;$/m);
+    expect(readFileSync(NGINX_CONF, 'utf8')).not.toMatch(/app\d/);
+  });
+
+  it('mounts the config and its upstream list into an nginx that supports `resolve`', () => {
+    const nginx = compose.services.nginx;
+    expect(nginx.volumes).toEqual(
+      expect.arrayContaining([
+        './deploy/nginx.conf:/etc/nginx/nginx.conf:ro',
+        `./deploy/${NGINX_UPSTREAM}:/etc/nginx/${NGINX_UPSTREAM}:ro`,
+      ]),
+    );
+    const [major, minor] = (/^nginx:(\d+)\.(\d+)/.exec(nginx.image ?? '') ?? [])
+      .slice(1)
+      .map(Number);
+    expect(major * 100 + minor).toBeGreaterThanOrEqual(128);
+  });
 });

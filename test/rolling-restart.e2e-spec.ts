@@ -2,22 +2,22 @@ import { createTestDatabase, query, type TestDatabase } from './helpers/database
 import { TEST_API_KEY } from './helpers/env';
 import { http, registerUser, type Registered } from './helpers/http';
 import { startInstance, uniquePrefix, type Instance } from './helpers/instance';
-import { startNginx, type Nginx } from './helpers/nginx';
+import { startScaled, type Nginx, type Scaled } from './helpers/nginx';
 import { connectSocket, type ClientSocket } from './helpers/socket';
 import { openResumableSse } from './helpers/sse';
 import { waitUntil } from './helpers/wait';
 
 /**
- * A rolling restart under live traffic, through nginx: app1 gets SIGTERM while clients chat and
- * notifications stream, then comes back on the same port. Nothing acknowledged is lost, every
- * stream resumes, no stream client ever sees a 5xx.
+ * A rolling restart under live traffic, through nginx over four instances: each in turn gets
+ * SIGTERM while clients chat and notifications stream, then comes back on the same port.
+ * Nothing acknowledged is lost, every stream resumes, no stream client ever sees a 5xx.
  */
 describe('rolling restart under traffic', () => {
   let db: TestDatabase;
   let prefix: string;
-  let app1: Instance;
-  let app2: Instance;
+  let instances: Instance[];
   let lb: Nginx;
+  let scaled: Scaled;
   let sender: Registered;
   let receiver: Registered;
   let roomId: string;
@@ -26,11 +26,8 @@ describe('rolling restart under traffic', () => {
     db = await createTestDatabase('rolling');
     prefix = uniquePrefix('rolling');
     const env = { RATE_LIMIT_MESSAGES: '100000' };
-    [app1, app2] = await Promise.all([
-      startInstance({ databaseUrl: db.url, redisPrefix: prefix, id: 'app1', env }),
-      startInstance({ databaseUrl: db.url, redisPrefix: prefix, id: 'app2', env }),
-    ]);
-    lb = await startNginx({ app1: app1.port, app2: app2.port });
+    scaled = await startScaled(4, { databaseUrl: db.url, redisPrefix: prefix, env });
+    ({ instances, lb } = scaled);
     [sender, receiver] = await Promise.all([registerUser(lb.url), registerUser(lb.url)]);
     roomId = (
       await http<{ id: string }>(lb.url, '/api/rooms', {
@@ -41,8 +38,7 @@ describe('rolling restart under traffic', () => {
   }, 60_000);
 
   afterAll(async () => {
-    await lb?.stop();
-    await Promise.all([app1, app2].map((i) => i?.stop()));
+    await scaled?.stop();
     await db?.drop();
   });
 
@@ -101,9 +97,9 @@ describe('rolling restart under traffic', () => {
     await sse.waitFor((events) => events.length >= 10);
     await waitUntil(() => acked.size >= 20);
 
-    // The rolling restart: app1, then app2, each back on its port; every client is hit once.
-    for (const name of ['app1', 'app2'] as const) {
-      const instance = name === 'app1' ? app1 : app2;
+    // The rolling restart: each instance in turn, back on its port, as a Deployment or
+    // `docker compose up --scale` replaces them; every client is hit at least once.
+    for (const [n, instance] of instances.entries()) {
       const stoppedAt = Date.now();
       const { code } = await instance.stop('SIGTERM');
       expect(code).toBe(0);
@@ -111,14 +107,12 @@ describe('rolling restart under traffic', () => {
       expect(instance.output()).toMatch(/SIGTERM: draining/);
       const sentBefore = acked.size;
       const eventsBefore = sse.events.length;
-      const restarted = await startInstance({
+      instances[n] = await startInstance({
         databaseUrl: db.url,
         redisPrefix: prefix,
-        id: name,
+        id: instance.id,
         env: { PORT: String(instance.port), RATE_LIMIT_MESSAGES: '100000' },
       });
-      if (name === 'app1') app1 = restarted;
-      else app2 = restarted;
       await waitUntil(() => acked.size >= sentBefore + 20);
       await sse.waitFor((events) => events.length >= eventsBefore + 10);
     }
@@ -145,5 +139,5 @@ describe('rolling restart under traffic', () => {
     expect(seqs.length).toBe(published.length);
     expect(sse.reconnects).toBeGreaterThanOrEqual(1);
     expect(sse.statuses.filter((s) => s >= 500)).toEqual([]);
-  }, 90_000);
+  }, 150_000);
 });

@@ -2,10 +2,12 @@ import { join } from 'node:path';
 import { ValidationPipe, type INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
 import type { HttpLogger } from 'pino-http';
 import { HTTP_LOGGER } from '../logging/logging.module';
 import type { AppConfig } from '../config/config.schema';
 import { LifecycleService } from '../lifecycle/lifecycle.service';
+import { adminPortGate } from './admin-port';
 import { HttpExceptionFilter, toErrorBody } from './http-exception.filter';
 import { rejectUnsafeText } from './safe-text';
 
@@ -17,6 +19,33 @@ const LARGE_BODY_ROUTES: Array<{ method: string; path: string; limit: string }> 
 
 /** Paths that belong to the API, never to the web client's static files. */
 const NOT_WEB_CLIENT = /^\/(api|health|metrics|docs)(\/|$|-)/;
+
+/**
+ * Security headers on every HTTP response (Socket.IO's own requests are answered before
+ * Express). The policy allows nothing from elsewhere and no inline script, so user text can
+ * never become markup that runs; the web client talks to its own origin over fetch, SSE and
+ * WebSocket (ws:/wss: spelled out: older browsers do not count them as 'self'). HSTS is left
+ * to the TLS terminator (deploy/nginx-tls.conf), the one that knows the site is HTTPS.
+ */
+function securityHeaders(styleSrc: string[]): express.RequestHandler {
+  return helmet({
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc,
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'", 'ws:', 'wss:'],
+        objectSrc: ["'none'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+        formAction: ["'self'"],
+      },
+    },
+    strictTransportSecurity: false,
+  });
+}
 
 /** The HTTP behaviour every instance shares (the Socket.IO adapter is set up by main.ts). */
 export function configureHttp(app: INestApplication, config: AppConfig): void {
@@ -34,10 +63,13 @@ export function configureHttp(app: INestApplication, config: AppConfig): void {
   expressApp.disable('x-powered-by');
   // First, so every response (refusals included) carries its X-Request-Id and gets its log line.
   expressApp.use(app.get<HttpLogger>(HTTP_LOGGER));
-  expressApp.use((_req: Request, res: Response, next: NextFunction) => {
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    next();
-  });
+  // The OpenAPI UI's page carries inline styles; everything else gets none.
+  const strict = securityHeaders(["'self'"]);
+  const docs = securityHeaders(["'self'", "'unsafe-inline'"]);
+  expressApp.use((req: Request, res: Response, next: NextFunction) =>
+    (req.path.startsWith('/docs') ? docs : strict)(req, res, next),
+  );
+  expressApp.use(adminPortGate(config.admin.port));
   // While draining: in-flight requests finish, new ones are turned away with 503 so a load
   // balancer retries them elsewhere, and every response closes its connection so keep-alive
   // pools (nginx's) let go and the server can close. Streams answer 200 and end (their own
@@ -75,19 +107,12 @@ export function configureHttp(app: INestApplication, config: AppConfig): void {
     const body = toErrorBody(err);
     res.status(body.statusCode).json(body);
   });
-  // The web client (built into dist/web by web/build.mjs), with a policy that allows nothing
-  // from elsewhere and no inline script: user text can never become markup that runs. Only
-  // asked for paths that can be its files: a stat() per API request was a tenth of a poll's CPU.
+  // The web client (built into dist/web by web/build.mjs), under the policy above. Only asked
+  // for paths that can be its files: a stat() per API request was a tenth of a poll's CPU.
+  // `/lab` is lab.html.
   const webClient = express.static(join(__dirname, '..', 'web'), {
     index: 'index.html',
-    // `/lab` is lab.html.
     extensions: ['html'],
-    setHeaders: (res: Response) => {
-      res.setHeader(
-        'Content-Security-Policy',
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-      );
-    },
   });
   expressApp.use((req: Request, res: Response, next: NextFunction) => {
     if ((req.method !== 'GET' && req.method !== 'HEAD') || NOT_WEB_CLIENT.test(req.path))

@@ -138,3 +138,31 @@ describe('parseConfig', () => {
     );
   });
 });
+
+describe('deployment settings', () => {
+  const base = { DATABASE_URL: 'postgres://h/db', REDIS_URL: 'redis://h:6379' };
+
+  it('names every secret still set to a documented placeholder, and nothing else', () => {
+    const real = { JWT_SECRET: 'a'.repeat(32), SERVICE_API_KEY: 'b'.repeat(32) };
+    expect(parseConfig({ ...base, ...real }).placeholderSecrets).toEqual([]);
+    // .env.example's and docker-compose.yml's values: accepted (compose works out of the box), named.
+    expect(
+      parseConfig({
+        ...base,
+        JWT_SECRET: 'change-me-to-a-long-random-string',
+        SERVICE_API_KEY: `${'b'.repeat(32)},compose-dev-service-key-change-me`,
+      }).placeholderSecrets,
+    ).toEqual(['JWT_SECRET', 'SERVICE_API_KEY']);
+  });
+
+  it('takes ADMIN_PORT as an optional second port that differs from PORT', () => {
+    const secrets = { JWT_SECRET: 'a'.repeat(32), SERVICE_API_KEY: 'b'.repeat(32) };
+    expect(parseConfig({ ...base, ...secrets }).admin.port).toBeUndefined();
+    expect(parseConfig({ ...base, ...secrets, ADMIN_PORT: '' }).admin.port).toBeUndefined();
+    expect(parseConfig({ ...base, ...secrets, ADMIN_PORT: '9090' }).admin.port).toBe(9090);
+    expect(() => parseConfig({ ...base, ...secrets, PORT: '9090', ADMIN_PORT: '9090' })).toThrow(
+      'ADMIN_PORT must differ from PORT',
+    );
+    expect(() => parseConfig({ ...base, ...secrets, ADMIN_PORT: 'x' })).toThrow(/ADMIN_PORT/);
+  });
+});

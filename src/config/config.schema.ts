@@ -111,6 +111,11 @@ const url = (protocols: string[]) =>
 export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: int(0, 65535).default(3000),
+  /** A second port for /metrics and /api/admin only (0: any free port); unset: they are on PORT. */
+  ADMIN_PORT: z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    int(0, 65535).optional(),
+  ),
   DATABASE_URL: optionalString.pipe(url(['postgres:', 'postgresql:']).optional()),
   PGLITE_DATA_DIR: z.string().trim().min(1).default('./data'),
   REDIS_URL: optionalString.pipe(url(['redis:', 'rediss:']).optional()),
@@ -264,8 +269,13 @@ export interface AppConfig {
   retention: { messageDays: number; notificationDays: number; cron: string; chunk: number };
   /** The demo endpoints of the transports lab (`/api/demo`) are served. */
   demoMode: boolean;
-  /** Writes through the server API (/api/admin) per minute, across instances, all keys together. */
-  admin: { rateLimitPerMinute: number };
+  /**
+   * rateLimitPerMinute: writes through the server API (/api/admin) per minute, across instances,
+   * all keys together. port: ADMIN_PORT, the only port of /metrics and /api/admin when set.
+   */
+  admin: { rateLimitPerMinute: number; port: number | undefined };
+  /** Secrets still set to a value the documentation shows (`change-me...`): warned about at start. */
+  placeholderSecrets: string[];
   /**
    * ringTimeoutMs: a call nobody joined ends after it. signalsPerSecond: per socket. TURN
    * credentials are made only with both turnUrls and turnSecret.
@@ -388,6 +398,20 @@ const EMBEDDED_DEFAULTS = {
 const MIN_SECRET_LENGTH = 16;
 
 /**
+ * How the documented example secrets look: .env.example's `change-me-to-a-long-random-string`,
+ * docker-compose.yml's `compose-dev-jwt-secret-change-me`, deploy/k8s's Secret. They are
+ * accepted, so `docker compose up` works out of the box, and named loudly at every start.
+ */
+const PLACEHOLDER = /change[-_]?me/i;
+
+const SECRETS = ['JWT_SECRET', 'SERVICE_API_KEY', 'TURN_SECRET', 'WEBHOOK_SECRET'] as const;
+
+/** The secrets that are still a documented placeholder (any key of a rotating SERVICE_API_KEY). */
+export function placeholderSecrets(env: Pick<Env, (typeof SECRETS)[number]>): string[] {
+  return SECRETS.filter((name) => PLACEHOLDER.test(env[name] ?? ''));
+}
+
+/**
  * SERVICE_API_KEY as its list of keys: comma-separated, so a new key can be deployed next to the
  * old one and the old one dropped once every caller has moved (no flag day).
  */
@@ -438,6 +462,8 @@ export function parseConfig(
     throw new ConfigError(
       'Invalid configuration: REDIS_URL and REDIS_CLUSTER_NODES are exclusive; set one',
     );
+  if (env.ADMIN_PORT !== undefined && env.ADMIN_PORT !== 0 && env.ADMIN_PORT === env.PORT)
+    throw new ConfigError('Invalid configuration: ADMIN_PORT must differ from PORT');
   if (env.TURN_URLS.length > 0 && (env.TURN_SECRET === undefined || env.TURN_SECRET.length < 16))
     throw new ConfigError(
       'Invalid configuration: TURN_URLS needs TURN_SECRET (at least 16 characters, the static-auth-secret of the TURN server)',
@@ -522,8 +548,9 @@ export function parseConfig(
       staleDays: env.WEIGHT_REMINDER_STALE_DAYS,
       reconcileMs: env.WEIGHT_REMINDER_RETRY_MS,
     },
-    admin: { rateLimitPerMinute: env.RATE_LIMIT_ADMIN },
     demoMode: env.DEMO_MODE,
+    admin: { rateLimitPerMinute: env.RATE_LIMIT_ADMIN, port: env.ADMIN_PORT },
+    placeholderSecrets: placeholderSecrets(env),
     retention: {
       messageDays: env.MESSAGE_RETENTION_DAYS,
       notificationDays: env.NOTIFICATION_RETENTION_DAYS,

@@ -51,32 +51,38 @@ export function buildDataSourceOptions(config: AppConfig): DataSourceOptions {
 }
 
 /**
- * Applies pending migrations. With Postgres, a session advisory lock makes instances that start
- * together take turns: the first applies them, the others then find nothing pending.
+ * Runs `work` while holding the migration lock. With Postgres, a session advisory lock makes
+ * instances that start together (and `npm run migrate`) take turns; embedded PGlite lives in
+ * this process alone, with nobody to race with.
  */
-export async function runMigrations(dataSource: DataSource): Promise<void> {
-  const logger = new Logger('Migrations');
-  if (!('url' in dataSource.options) || dataSource.options.url === undefined) {
-    // Embedded PGlite lives in this process alone; there is nobody to race with.
-    const applied = await dataSource.runMigrations({ transaction: 'each' });
-    if (applied.length > 0) logger.log(`applied ${applied.length} migration(s)`);
-    return;
-  }
+export async function withMigrationLock(
+  dataSource: DataSource,
+  work: () => Promise<void>,
+): Promise<void> {
+  if (!('url' in dataSource.options) || dataSource.options.url === undefined) return work();
   const lockRunner = dataSource.createQueryRunner();
   await lockRunner.connect();
   try {
     await lockRunner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
-    const applied = await dataSource.runMigrations({ transaction: 'each' });
-    if (applied.length > 0)
-      logger.log(
-        `applied ${applied.length} migration(s): ${applied.map((m) => m.name).join(', ')}`,
-      );
+    await work();
   } finally {
     await lockRunner
       .query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY])
       .catch(() => undefined);
     await lockRunner.release();
   }
+}
+
+/** Applies pending migrations: the first instance applies them, the others then find none. */
+export async function runMigrations(dataSource: DataSource): Promise<void> {
+  const logger = new Logger('Migrations');
+  await withMigrationLock(dataSource, async () => {
+    const applied = await dataSource.runMigrations({ transaction: 'each' });
+    if (applied.length > 0)
+      logger.log(
+        `applied ${applied.length} migration(s): ${applied.map((m) => m.name).join(', ')}`,
+      );
+  });
 }
 
 export async function createDataSource(options: DataSourceOptions): Promise<DataSource> {

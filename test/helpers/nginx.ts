@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { startInstances, type Instance, type InstanceOptions } from './instance';
 
 export const NGINX_CONF = resolve(__dirname, '../../deploy/nginx.conf');
 
@@ -18,22 +19,24 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** The instance list deploy/nginx.conf includes in its upstreams (compose: the `app` service). */
+export const NGINX_UPSTREAM = 'nginx-upstream.conf';
+
 /**
- * The compose file's nginx config with only what differs on loopback rewritten: each
- * `server appN:3000` to the instance's port, the listen port, and the pid file. Throws if the
- * file no longer has those lines, so the test cannot silently drift from the real config.
+ * The compose file's nginx config as it runs on loopback: the same file, with the included
+ * upstream list written as one static `server 127.0.0.1:<port>` per instance, and the listen
+ * port, pid file and temp folders moved into `dir`. Throws if the file no longer has those
+ * lines, so the test cannot silently drift from the real config.
  */
-export function loopbackConfig(
-  instancePorts: Record<string, number>,
-  listenPort: number,
-  dir: string,
-): string {
+export function loopbackConfig(instancePorts: number[], listenPort: number, dir: string): string {
   let conf = readFileSync(NGINX_CONF, 'utf8');
-  for (const [name, port] of Object.entries(instancePorts)) {
-    const pattern = new RegExp(`server ${name}:3000`, 'g');
-    if (!pattern.test(conf)) throw new Error(`deploy/nginx.conf has no "server ${name}:3000"`);
-    conf = conf.replace(pattern, `server 127.0.0.1:${port}`);
-  }
+  const includes = conf.match(new RegExp(`include ${NGINX_UPSTREAM};`, 'g')) ?? [];
+  if (includes.length < 2)
+    throw new Error(`deploy/nginx.conf no longer includes ${NGINX_UPSTREAM} in its upstreams`);
+  writeFileSync(
+    join(dir, NGINX_UPSTREAM),
+    instancePorts.map((port) => `server 127.0.0.1:${port} max_fails=0;\n`).join(''),
+  );
   if (!/listen 8080;/.test(conf)) throw new Error('deploy/nginx.conf has no "listen 8080;"');
   conf = conf.replace('listen 8080;', `listen 127.0.0.1:${listenPort};`);
   conf = conf.replace(/pid [^;]+;/, `pid ${join(dir, 'nginx.pid')};`);
@@ -52,8 +55,8 @@ export interface Nginx {
   stop(): Promise<void>;
 }
 
-/** Runs Debian's nginx with the loopback version of deploy/nginx.conf. */
-export async function startNginx(instancePorts: Record<string, number>): Promise<Nginx> {
+/** Runs Debian's nginx with the loopback version of deploy/nginx.conf over the given instance ports. */
+export async function startNginx(instancePorts: number[]): Promise<Nginx> {
   const dir = mkdtempSync(join(tmpdir(), 'rt-nginx-'));
   const port = await freePort();
   const file = join(dir, 'nginx.conf');
@@ -85,6 +88,30 @@ export async function startNginx(instancePorts: Record<string, number>): Promise
         child.kill('SIGQUIT');
         await once(child, 'exit');
       }
+    },
+  };
+}
+
+export interface Scaled {
+  /** The instances; a test that restarts one puts its successor in its place. */
+  instances: Instance[];
+  lb: Nginx;
+  stop(): Promise<void>;
+}
+
+/**
+ * `docker compose up --scale app=<n>` on loopback: n instances (ids `app-1`...) behind nginx
+ * running deploy/nginx.conf over their ports.
+ */
+export async function startScaled(n: number, options: InstanceOptions): Promise<Scaled> {
+  const instances = await startInstances(n, { id: 'app', ...options });
+  const lb = await startNginx(instances.map((i) => i.port));
+  return {
+    instances,
+    lb,
+    stop: async () => {
+      await lb.stop();
+      await Promise.all(instances.map((i) => i.stop()));
     },
   };
 }
