@@ -104,6 +104,37 @@ describe('web client in Chromium', () => {
     },
   );
 
+  it('guides a first run: empty rooms, chat and weights say what to do', async () => {
+    const page = await signUp(app1, 'first_run');
+    await page.waitForSelector('[data-testid=rooms-empty]:has-text("No rooms yet")');
+    expect(await page.isVisible('[data-testid=chat-empty]')).toBe(true);
+    await page.waitForSelector('[data-testid=weights-empty]:has-text("Set a goal")');
+    await page.fill('#room-name', 'my first room');
+    await page.click('#new-room button');
+    await page.waitForSelector('#rooms li:has-text("my first room")');
+    expect(await page.isHidden('[data-testid=rooms-empty]')).toBe(true);
+  });
+
+  it('registers its service worker for Web Push and saves which kinds to push', async () => {
+    const page = await signUp(app2, 'push_prefs');
+    await page.waitForSelector('#push-prefs input#pref-system');
+    const worker = await page.evaluate(async () => {
+      const registration = await navigator.serviceWorker.ready;
+      return (registration.active ?? registration.installing ?? registration.waiting)?.scriptURL;
+    });
+    expect(worker).toBe(`${app2.url}/sw.js`);
+    expect(await page.isChecked('#pref-system')).toBe(true);
+    await page.uncheck('#pref-system');
+    await page.waitForSelector('[data-testid=push-status]:has-text("preferences saved")');
+    const prefs = await page.evaluate(
+      async () => (await (await fetch('/api/me/notification-preferences')).json()) as unknown,
+    );
+    expect(prefs).toMatchObject({ push: { system: false, price_alert: true } });
+    await page.reload();
+    await page.waitForSelector('#pref-system');
+    expect(await page.isChecked('#pref-system')).toBe(false);
+  });
+
   it('updates the stock ticker live and takes a price alert', async () => {
     const page = await signUp(app2, 'stock_web');
     const price = page.locator('#ticker tr[data-symbol="AAPL"] td:nth-child(2)');

@@ -63,6 +63,9 @@ describe('web client: the transports lab', () => {
 
   it('opens every lane, delivers a burst once in order to each, and resumes a cut lane without loss', async () => {
     const page = await signUp(browser, contexts, app.url, 'lab_user');
+    // First run with DEMO_MODE: the demo room is there to chat in at once.
+    await page.waitForSelector('#rooms li:has-text("Demo room")');
+    expect(await page.isHidden('#rooms-empty')).toBe(true);
     await page.click('a[href="/lab"]');
     await page.waitForSelector('[data-lane="sio-polling"]');
     // Every lane is listening before anything is published.

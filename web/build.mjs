@@ -18,6 +18,6 @@ await build({
   outdir: out,
   logLevel: 'warning',
 });
-for (const file of ['index.html', 'lab.html', 'styles.css'])
+for (const file of ['index.html', 'lab.html', 'styles.css', 'sw.js'])
   cpSync(join(here, file), join(out, file));
 console.log(`web client built into ${out}`);

@@ -36,6 +36,7 @@ export class ChatPanel {
   private roomsTimer: ReturnType<typeof setTimeout> | null = null;
 
   private readonly chat: ChatClient;
+  private demoTried = false;
   /** Told whenever a room is opened (the call button follows the open room). */
   onRoomOpened: (roomId: string) => void = () => undefined;
 
@@ -118,8 +119,18 @@ export class ChatPanel {
   }
 
   async loadRooms(): Promise<void> {
-    const { items } = await api<{ items: Room[] }>('/api/rooms');
+    let { items } = await api<{ items: Room[] }>('/api/rooms');
+    // First run with DEMO_MODE on: a shared demo room to try chat in at once.
+    if (items.length === 0 && !this.demoTried) {
+      this.demoTried = true;
+      const demo = await api<{ enabled: boolean }>('/api/demo');
+      if (demo.enabled) {
+        await api<Room>('/api/demo/room', { method: 'POST' });
+        items = (await api<{ items: Room[] }>('/api/rooms')).items;
+      }
+    }
     this.rooms = items;
+    $('rooms-empty').hidden = items.length > 0;
     const list = $('rooms');
     list.replaceChildren(
       ...items.map((room) => {
@@ -145,6 +156,7 @@ export class ChatPanel {
     $('messages').replaceChildren();
     $('receipts').textContent = '';
     $('room-title').textContent = this.current.name;
+    $('chat-empty').hidden = true;
     this.onRoomOpened(roomId);
     input('body').disabled = false;
     ($('send-btn') as HTMLButtonElement).disabled = false;

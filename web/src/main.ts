@@ -4,6 +4,7 @@ import { CallPanel } from './call';
 import { ChatPanel } from './chat';
 import { $, el, input, onSubmit, inBackground } from './dom';
 import { NotificationPanel, type Transport } from './notifications';
+import { PushPanel } from './push';
 import { StocksPanel } from './stocks';
 
 interface User {
@@ -52,6 +53,7 @@ async function start(user: User): Promise<void> {
   await notifications.start(transport.value as Transport);
 
   await new StocksPanel().start();
+  await new PushPanel().start();
 
   if (user.goalWeightKg !== null) input('goal').value = String(user.goalWeightKg);
   onSubmit('goal-form', async () => {
@@ -80,6 +82,7 @@ async function loadWeights(): Promise<void> {
   $('weights').replaceChildren(
     ...items.map((w) => el('li', `${w.weightKg} kg, ${new Date(w.measuredAt).toLocaleString()}`)),
   );
+  $('weights-empty').hidden = items.length > 0;
 }
 
 async function authenticate(path: 'login' | 'register'): Promise<void> {
