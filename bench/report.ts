@@ -16,6 +16,7 @@ const SCENARIOS: { file: string; title: string; image?: string }[] = [
   { file: 'transports', title: '5. The transports compared' },
   { file: 'idle-sockets', title: '6. Memory per idle socket' },
   { file: 'scaleout', title: '7. Scale-out: four instances, interest routing' },
+  { file: 'push', title: '8. Web Push burst to offline users' },
 ];
 
 const PAGE = resolve(__dirname, '..', 'docs', 'benchmarks.md');
