@@ -263,6 +263,25 @@ describe('calls: WebRTC signalling', () => {
     expect(new Set(atBob.items.map((x) => x.from))).toEqual(new Set([started.call.startedBy]));
   });
 
+  it('tells the others once when two sockets of one user join at the same moment', async () => {
+    const { alice, bob, roomId, sa, sb } = await scene();
+    const sb2 = await connect(one, bob);
+    const started = await ask(sa, 'call:start', { roomId });
+    if (!started.ok) throw new Error(JSON.stringify(started));
+    const joined = new EventLog(sa, 'call:joined');
+    const acks = await Promise.all([
+      ask(sb, 'call:join', { callId: started.call.id }),
+      ask(sb2, 'call:join', { callId: started.call.id }),
+    ]);
+    expect(acks.map(code)).toEqual(['ok', 'ok']);
+    // A notification to Alice after the joins travels on her channel behind any call:joined.
+    const notified = new EventLog(sa, 'notification');
+    await publish(two.url, { userIds: [alice.user.id], title: 'after the joins' });
+    await publish(one.url, { userIds: [alice.user.id], title: 'after the joins, too' });
+    await notified.waitForCount(2);
+    expect(joined.items).toEqual([{ callId: started.call.id, userId: bob.user.id }]);
+  });
+
   it("treats a participant's dying socket as a leave, and ends the call when the last one goes", async () => {
     const { alice, bob, roomId, sa, sb } = await scene();
     const started = await ask(sa, 'call:start', { roomId });

@@ -14,8 +14,13 @@ export interface CallSeat {
  * themselves and its users drop out of the call.
  */
 export abstract class CallParticipantsStore {
-  /** Takes a seat; resolves with the call's participants (distinct users) after it. */
-  abstract join(seat: CallSeat): Promise<string[]>;
+  /**
+   * Takes a seat; resolves with the call's participants (distinct users) after it, and whether
+   * the seat's user was one before (another socket of theirs had joined). Both are read in the
+   * same step as the seat is taken, so two sockets of one user joining at once cannot both
+   * count as the user's arrival.
+   */
+  abstract join(seat: CallSeat): Promise<{ participants: string[]; wasIn: boolean }>;
   /** Gives a seat up; resolves with the call's participants after it. */
   abstract leave(seat: CallSeat): Promise<string[]>;
   abstract participants(callId: string): Promise<string[]>;
@@ -37,14 +42,15 @@ const memberOf = (seat: CallSeat): string => `${seat.userId}|${seat.socketKey}`;
 export class MemoryCallParticipantsStore extends CallParticipantsStore {
   private readonly calls = new Map<string, Set<string>>();
 
-  join(seat: CallSeat): Promise<string[]> {
+  join(seat: CallSeat): Promise<{ participants: string[]; wasIn: boolean }> {
     let members = this.calls.get(seat.callId);
     if (members === undefined) {
       members = new Set();
       this.calls.set(seat.callId, members);
     }
+    const wasIn = distinctUsers(members).includes(seat.userId);
     members.add(memberOf(seat));
-    return Promise.resolve(distinctUsers(members));
+    return Promise.resolve({ participants: distinctUsers(members), wasIn });
   }
 
   leave(seat: CallSeat): Promise<string[]> {
@@ -84,16 +90,22 @@ export class RedisCallParticipantsStore extends CallParticipantsStore {
     super();
   }
 
-  async join(seat: CallSeat): Promise<string[]> {
+  async join(seat: CallSeat): Promise<{ participants: string[]; wasIn: boolean }> {
     const key = this.key(seat.callId);
     const now = Date.now();
+    // One transaction: the seats before, the new seat, the seats after.
     const result = await this.redis
       .multi()
+      .zrangebyscore(key, `(${now}`, '+inf')
       .zadd(key, now + SEAT_TTL_MS, memberOf(seat))
       .pexpire(key, SEAT_TTL_MS * 2)
       .zrangebyscore(key, `(${now}`, '+inf')
       .exec();
-    return distinctUsers(this.lastList(result));
+    const before = distinctUsers(this.listAt(result, 0));
+    return {
+      participants: distinctUsers(this.listAt(result, 3)),
+      wasIn: before.includes(seat.userId),
+    };
   }
 
   async leave(seat: CallSeat): Promise<string[]> {
@@ -103,7 +115,7 @@ export class RedisCallParticipantsStore extends CallParticipantsStore {
       .zrem(key, memberOf(seat))
       .zrangebyscore(key, `(${Date.now()}`, '+inf')
       .exec();
-    return distinctUsers(this.lastList(result));
+    return distinctUsers(this.listAt(result, 1));
   }
 
   async participants(callId: string): Promise<string[]> {
@@ -115,7 +127,11 @@ export class RedisCallParticipantsStore extends CallParticipantsStore {
   async refresh(seats: readonly CallSeat[]): Promise<void> {
     const expiry = Date.now() + SEAT_TTL_MS;
     const byCall = new Map<string, CallSeat[]>();
-    for (const seat of seats) byCall.set(seat.callId, [...(byCall.get(seat.callId) ?? []), seat]);
+    for (const seat of seats) {
+      const list = byCall.get(seat.callId);
+      if (list === undefined) byCall.set(seat.callId, [seat]);
+      else list.push(seat);
+    }
     // One transaction per call: a cluster takes multi-key commands only within a slot.
     await Promise.all(
       [...byCall].map(async ([callId, list]) => {
@@ -136,11 +152,11 @@ export class RedisCallParticipantsStore extends CallParticipantsStore {
     return `${this.prefix}rt:call:{${callId}}`;
   }
 
-  /** The last reply of a transaction, as the list it is. */
-  private lastList(result: [Error | null, unknown][] | null): string[] {
-    const last = result?.at(-1);
-    if (last === undefined) throw new Error('call participants transaction was discarded');
-    if (last[0] !== null) throw last[0];
-    return last[1] as string[];
+  /** The reply at `index` of a transaction, as the list it is. */
+  private listAt(result: [Error | null, unknown][] | null, index: number): string[] {
+    const reply = result?.[index];
+    if (reply === undefined) throw new Error('call participants transaction was discarded');
+    if (reply[0] !== null) throw reply[0];
+    return reply[1] as string[];
   }
 }

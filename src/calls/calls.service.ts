@@ -65,7 +65,7 @@ export class CallsService implements OnApplicationBootstrap, OnModuleDestroy {
     for (let attempt = 0; attempt < 3; attempt++) {
       const created = await this.calls.create(roomId, userId);
       if (created !== null) {
-        const participants = await this.seats.join({ ...seat, callId: created.id });
+        const { participants } = await this.seats.join({ ...seat, callId: created.id });
         const call = this.view(created, participants);
         const others = (await this.rooms.memberIds(roomId)).filter((m) => m !== userId);
         if (others.length > 0) this.bus.publish('call.ring', { userIds: others, call });
@@ -84,10 +84,9 @@ export class CallsService implements OnApplicationBootstrap, OnModuleDestroy {
     if (record === null) throw new NotFoundException('call not found');
     await this.rooms.assertMember(userId, record.roomId);
     if (record.endedAt !== null) throw new NotFoundException('the call has ended');
-    const before = await this.seats.participants(seat.callId);
-    const after = await this.seats.join(seat);
+    const { participants: after, wasIn } = await this.seats.join(seat);
     await this.calls.addParticipant(seat.callId, userId);
-    if (!before.includes(userId)) {
+    if (!wasIn) {
       const others = after.filter((p) => p !== userId);
       if (others.length > 0)
         this.bus.publish('call.joined', { userIds: others, callId: seat.callId, userId });

@@ -1,4 +1,4 @@
-import type { Logger } from '@nestjs/common';
+import type { Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { SchedulerRegistry } from '@nestjs/schedule';
 import { CronJob } from 'cron';
 import { errorText, inBackground } from '../common/background';
@@ -131,5 +131,26 @@ export class ClaimedSchedule {
     } finally {
       this.running = false;
     }
+  }
+}
+
+/**
+ * A Nest provider that runs one claimed job: started with the application, stopped with it,
+ * and runnable by an operator. Jobs (the reminder, the retention) only say what their job is.
+ */
+export abstract class ClaimedJobHost implements OnApplicationBootstrap, OnApplicationShutdown {
+  protected abstract readonly claimed: ClaimedSchedule;
+
+  onApplicationBootstrap(): void {
+    this.claimed.start();
+  }
+
+  onApplicationShutdown(): void {
+    this.claimed.stop();
+  }
+
+  /** Runs now for the period whose fire time is the latest at or before `asOf` (an operator's run). */
+  runManually(asOf: Date): Promise<JobOutcome & { periodKey: string }> {
+    return this.claimed.runManually(asOf);
   }
 }

@@ -1,20 +1,15 @@
-import {
-  Injectable,
-  Logger,
-  type OnApplicationBootstrap,
-  type OnApplicationShutdown,
-} from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { InjectConfig, type AppConfig } from '../config/app.config';
-import { ClaimedSchedule } from '../jobs/claimed-schedule';
-import { JobRunsRepository, type JobOutcome } from '../jobs/job-runs.repository';
+import { ClaimedJobHost, ClaimedSchedule } from '../jobs/claimed-schedule';
+import { JobRunsRepository } from '../jobs/job-runs.repository';
 import { Metrics } from '../metrics/metrics.service';
 import { WEIGHT_REMINDER_JOB, WeightReminderService } from './weight-reminder.service';
 
 /** The weekly reminder, run once per scheduled period on any number of instances. */
 @Injectable()
-export class WeightReminderScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly claimed: ClaimedSchedule;
+export class WeightReminderScheduler extends ClaimedJobHost {
+  protected readonly claimed: ClaimedSchedule;
 
   constructor(
     registry: SchedulerRegistry,
@@ -23,6 +18,7 @@ export class WeightReminderScheduler implements OnApplicationBootstrap, OnApplic
     metrics: Metrics,
     @InjectConfig() config: AppConfig,
   ) {
+    super();
     this.claimed = new ClaimedSchedule(
       {
         name: WEIGHT_REMINDER_JOB,
@@ -37,18 +33,5 @@ export class WeightReminderScheduler implements OnApplicationBootstrap, OnApplic
       metrics,
       new Logger('WeightReminderScheduler'),
     );
-  }
-
-  onApplicationBootstrap(): void {
-    this.claimed.start();
-  }
-
-  onApplicationShutdown(): void {
-    this.claimed.stop();
-  }
-
-  /** Runs now for the period whose fire time is the latest at or before `asOf` (an operator's run). */
-  runManually(asOf: Date): Promise<JobOutcome & { periodKey: string }> {
-    return this.claimed.runManually(asOf);
   }
 }

@@ -1,12 +1,7 @@
-import {
-  Injectable,
-  Logger,
-  type OnApplicationBootstrap,
-  type OnApplicationShutdown,
-} from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { InjectConfig, type AppConfig } from '../config/app.config';
-import { ClaimedSchedule } from '../jobs/claimed-schedule';
+import { ClaimedJobHost, ClaimedSchedule } from '../jobs/claimed-schedule';
 import { JobRunsRepository, type JobOutcome } from '../jobs/job-runs.repository';
 import { Metrics } from '../metrics/metrics.service';
 import { RetentionRepository, type RetainedKind } from './retention.repository';
@@ -25,9 +20,9 @@ const OUTBOX_KEEP_DAYS = 7;
  * however many instances run, one deletes; the cut-offs are taken from the period's fire time.
  */
 @Injectable()
-export class RetentionJob implements OnApplicationBootstrap, OnApplicationShutdown {
+export class RetentionJob extends ClaimedJobHost {
   private readonly logger = new Logger('Retention');
-  private readonly claimed: ClaimedSchedule;
+  protected readonly claimed: ClaimedSchedule;
 
   constructor(
     private readonly repo: RetentionRepository,
@@ -36,6 +31,7 @@ export class RetentionJob implements OnApplicationBootstrap, OnApplicationShutdo
     runs: JobRunsRepository,
     metrics: Metrics,
   ) {
+    super();
     this.claimed = new ClaimedSchedule(
       {
         name: RETENTION_JOB,
@@ -49,19 +45,6 @@ export class RetentionJob implements OnApplicationBootstrap, OnApplicationShutdo
       metrics,
       this.logger,
     );
-  }
-
-  onApplicationBootstrap(): void {
-    this.claimed.start();
-  }
-
-  onApplicationShutdown(): void {
-    this.claimed.stop();
-  }
-
-  /** Runs the latest period now (an operator's run). */
-  runManually(asOf: Date): Promise<JobOutcome & { periodKey: string }> {
-    return this.claimed.runManually(asOf);
   }
 
   async run(asOf: Date, heartbeat: () => Promise<void>): Promise<JobOutcome> {
