@@ -51,6 +51,11 @@ async function start(options: StartOptions): Promise<Server> {
   // BENCH_PROFILE_DIR: every server writes a V8 CPU profile there on exit, to see where time goes.
   const profile = process.env.BENCH_PROFILE_DIR;
   const nodeArgs = [
+    // Every server (ours and the peers) shares the one server core: V8's GC helper threads
+    // cannot run beside the main thread there, only preempt it (a concurrent mark-compact took
+    // the core from the main thread for 100+ ms), so the GC runs on the main thread, as
+    // docs/deployment.md advises for any process given one core.
+    ...(SERVER_CORES.includes(',') || SERVER_CORES.includes('-') ? [] : ['--single-threaded-gc']),
     ...(options.nodeFlags ?? []),
     '--expose-gc',
     '-r',

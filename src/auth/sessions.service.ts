@@ -33,6 +33,8 @@ export class SessionsService implements OnModuleDestroy {
   /** sessionId -> the user it belongs to and until when the answer "active" is trusted. */
   private readonly active = new Map<string, { userId: string; until: number }>();
   private readonly holders = new Set<SessionHolder>();
+  /** Session reads in flight, by session and user. */
+  private readonly reading = new Map<string, Promise<number | null>>();
   private readonly unsubscribe: () => void;
   private readonly recheck: NodeJS.Timeout;
 
@@ -72,8 +74,28 @@ export class SessionsService implements OnModuleDestroy {
   /** True while the session exists, is neither revoked nor expired, and belongs to `userId`. */
   async isActive(sessionId: string, userId: string): Promise<boolean> {
     const cached = this.active.get(sessionId);
-    if (cached !== undefined && cached.until > Date.now()) return cached.userId === userId;
-    return (await this.activeUntil(sessionId, userId)) !== null;
+    const now = Date.now();
+    if (cached !== undefined && now < cached.until + CACHE_TTL_MS) {
+      // Past its TTL but within one more: answered from the cache while one read refreshes it in
+      // the background. Every login cached at the same moment (sockets that connected together)
+      // otherwise expired together, and their next sends queued hundreds of lookups on the pool
+      // at once, stalling the chat writes behind them. A logout still ends it at once (the bus)
+      // or at the next bulk re-check (SESSION_RECHECK_MS), which this does not change.
+      if (now >= cached.until)
+        inBackground(this.logger, 'session refresh', () => this.lookup(sessionId, userId));
+      return cached.userId === userId;
+    }
+    return (await this.lookup(sessionId, userId)) !== null;
+  }
+
+  /** activeUntil, one read per session at a time: concurrent checks share the read in flight. */
+  private lookup(sessionId: string, userId: string): Promise<number | null> {
+    const key = `${sessionId}\u0000${userId}`;
+    const pending = this.reading.get(key);
+    if (pending !== undefined) return pending;
+    const read = this.activeUntil(sessionId, userId).finally(() => this.reading.delete(key));
+    this.reading.set(key, read);
+    return read;
   }
 
   /** The session's expiry (unix seconds) if it is active and `userId`'s, else null. Uncached. */

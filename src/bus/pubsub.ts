@@ -6,8 +6,20 @@ import type { Cluster, Redis } from 'ioredis';
  * on the master owning its slot and a message crosses no other node. Control channels are
  * classic pub/sub, which a cluster broadcasts to every node, and so to every instance.
  */
+/** One message for one channel, as `publishMany` takes them. */
+export interface Outgoing {
+  channel: string;
+  message: string;
+  sharded: boolean;
+}
+
 export interface PubSub {
   publish(channel: string, message: string, sharded: boolean): Promise<unknown>;
+  /**
+   * Several messages, in order. Resolves with each one's error (null: published); it never
+   * rejects, so one failed channel cannot hide the others' outcome.
+   */
+  publishMany(messages: readonly Outgoing[]): Promise<Array<Error | null>>;
   subscribe(channel: string, sharded: boolean): Promise<unknown>;
   unsubscribe(channel: string, sharded: boolean): Promise<unknown>;
   onMessage(listener: (channel: string, message: string) => void): void;
@@ -19,6 +31,8 @@ export interface PubSub {
   /** Checks an idle subscriber connection; reconnects it if it does not answer. */
   ping(timeoutMs: number, onDead: () => void): void;
 }
+
+const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
 
 /** One Redis: a publisher connection (shared with commands) and a subscriber connection. */
 export class StandalonePubSub implements PubSub {
@@ -33,6 +47,29 @@ export class StandalonePubSub implements PubSub {
 
   publish(channel: string, message: string): Promise<unknown> {
     return this.publisher.publish(channel, message);
+  }
+  /**
+   * One pipeline: every PUBLISH of a write batch leaves in one socket write (one syscall)
+   * instead of one each, which was the largest single cost of a chat send on the sending
+   * instance (a loopback write per room of the batch).
+   */
+  async publishMany(messages: readonly Outgoing[]): Promise<Array<Error | null>> {
+    if (messages.length === 1) {
+      const { channel, message } = messages[0];
+      return this.publisher.publish(channel, message).then(
+        () => [null],
+        (err: unknown) => [asError(err)],
+      );
+    }
+    const pipeline = this.publisher.pipeline();
+    for (const { channel, message } of messages) pipeline.publish(channel, message);
+    try {
+      const results = (await pipeline.exec()) ?? [];
+      return messages.map((_, i) => results[i]?.[0] ?? null);
+    } catch (err) {
+      const failed = asError(err);
+      return messages.map(() => failed);
+    }
   }
   subscribe(channel: string): Promise<unknown> {
     return this.subscriber.subscribe(channel);
@@ -90,6 +127,20 @@ export class ClusterPubSub implements PubSub {
     return sharded
       ? this.command.spublish(channel, message)
       : this.command.publish(channel, message);
+  }
+  /**
+   * One command each: a cluster pipeline must stay on one node, and the channels of a batch
+   * live on several.
+   */
+  publishMany(messages: readonly Outgoing[]): Promise<Array<Error | null>> {
+    return Promise.all(
+      messages.map(({ channel, message, sharded }) =>
+        this.publish(channel, message, sharded).then(
+          () => null,
+          (err: unknown) => asError(err),
+        ),
+      ),
+    );
   }
   subscribe(channel: string, sharded: boolean): Promise<unknown> {
     return sharded ? this.subscriber.ssubscribe(channel) : this.subscriber.subscribe(channel);

@@ -13,7 +13,7 @@ import {
 } from './bus';
 import { InterestTable } from './interest-table';
 import { LocalDispatcher } from './local-dispatcher';
-import type { PubSub } from './pubsub';
+import type { Outgoing, PubSub } from './pubsub';
 import { BUS_ROUTES } from './routes';
 
 interface Envelope {
@@ -142,13 +142,16 @@ export class RedisBus extends Bus {
         }
       }
     const sharded = route.family !== 'control';
-    for (const [channel, parts] of byChannel) {
-      const envelope: Envelope =
-        parts.length === 1
-          ? { k: topic, o: this.instanceId, t: publishedAt, p: parts[0] }
-          : { k: topic, o: this.instanceId, t: publishedAt, b: parts };
-      this.send(channel, sharded, envelope);
-    }
+    const envelopes: Array<{ channel: string; envelope: Envelope }> = [];
+    for (const [channel, parts] of byChannel)
+      envelopes.push({
+        channel,
+        envelope:
+          parts.length === 1
+            ? { k: topic, o: this.instanceId, t: publishedAt, p: parts[0] }
+            : { k: topic, o: this.instanceId, t: publishedAt, b: parts },
+      });
+    this.sendMany(envelopes, sharded);
   }
 
   subscribe<T extends BusTopic>(topic: T, handler: BusHandler<T>): () => void {
@@ -248,19 +251,36 @@ export class RedisBus extends Bus {
   }
 
   private send(channel: string, sharded: boolean, envelope: Envelope): void {
-    let json: string;
-    try {
-      json = JSON.stringify(envelope);
-    } catch (err) {
-      this.counters.publishFailures++;
-      this.logFailure(`encode ${envelope.k}`, err);
-      return;
+    this.sendMany([{ channel, envelope }], sharded);
+  }
+
+  /** Encodes each envelope once and hands them to Redis together (one pipeline). */
+  private sendMany(
+    envelopes: ReadonlyArray<{ channel: string; envelope: Envelope }>,
+    sharded: boolean,
+  ): void {
+    const out: Outgoing[] = [];
+    const topics: string[] = [];
+    for (const { channel, envelope } of envelopes) {
+      try {
+        out.push({ channel, message: JSON.stringify(envelope), sharded });
+        topics.push(envelope.k);
+      } catch (err) {
+        this.counters.publishFailures++;
+        this.logFailure(`encode ${envelope.k}`, err);
+      }
     }
-    this.pubsub.publish(channel, json, sharded).catch((err: unknown) => {
+    if (out.length === 0) return;
+    const failed = (i: number, err: unknown): void => {
       this.counters.publishFailures++;
-      if (envelope.k !== CANARY) this.publishLost = true;
-      this.logFailure(`publish ${envelope.k}`, err);
-    });
+      if (topics[i] !== CANARY) this.publishLost = true;
+      this.logFailure(`publish ${topics[i]}`, err);
+    };
+    this.pubsub.publishMany(out).then(
+      (errors) => errors.forEach((err, i) => err !== null && failed(i, err)),
+      // publishMany resolves with each outcome; this keeps a broken implementation visible.
+      (err: unknown) => out.forEach((_, i) => failed(i, err)),
+    );
   }
 
   private onMessage(channel: string, message: string): void {

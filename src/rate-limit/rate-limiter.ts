@@ -150,7 +150,13 @@ export class RateLimiter {
     return new Promise((resolve) => {
       const shard = shardOf(bucket);
       this.queue.push({ bucket, key: this.key(bucket, shard), shard, limit, windowMs, resolve });
-      if (!this.inFlight) this.flush();
+      if (this.inFlight) return;
+      // Idle: ask after the sends read in this turn of the event loop have queued too (one
+      // setImmediate, no timer), so a burst that arrives together is one call. Asking at once
+      // split every burst into a call for its first send and one for the rest, and the write
+      // batches after them split the same way.
+      this.inFlight = true;
+      setImmediate(() => this.flush());
     });
   }
 
@@ -165,7 +171,10 @@ export class RateLimiter {
     return `${this.config.redis.prefix}rl:{rl${shard}}:${bucket}`;
   }
 
-  /** Sends what is queued (one call, or one per shard on a cluster); the next batch waits for it. */
+  /**
+   * Sends what is queued (one call, or one per shard on a cluster); the next batch waits for it.
+   * `inFlight` is true from the first queued check until the queue is found empty.
+   */
   private flush(): void {
     const batch = this.queue.splice(0, MAX_BATCH);
     if (batch.length === 0) {
