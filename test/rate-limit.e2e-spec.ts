@@ -87,7 +87,7 @@ describe.each<Mode>(['one Redis', 'Redis Cluster'])('rate limits on %s', (mode) 
       Array.from({ length: 200 }, (_, i) => limiters[2].consume(`chat:user${i}`, 1, 10_000)),
     );
     expect(again.filter((d) => d.allowed)).toHaveLength(0);
-    // On one Redis: the first check goes at once, the other 199 wait for it and go together.
+    // On one Redis: the 200 checks made in one turn of the event loop go in one call.
     // (Other suites share this Redis, so allow them a few calls of their own meanwhile.)
     if (port !== null) expect(evalshaCalls(port) - before).toBeLessThan(20);
   });
