@@ -54,6 +54,41 @@ describe('structured logs', () => {
     expect(app.output()).not.toContain('cookie-secret');
   });
 
+  it('logs a stream once, when it ends, with its id and status, and never its ticket', async () => {
+    const user = await registerUser(app.url, 'logstream');
+    const ticket = await http<{ ticket: string }>(app.url, '/api/auth/stream-ticket', {
+      method: 'POST',
+      token: user.token,
+    });
+    expect(ticket.status).toBe(201);
+    const abort = new AbortController();
+    const res = await fetch(
+      `${app.url}/api/notifications/stream?ticket=${encodeURIComponent(ticket.body.ticket)}`,
+      {
+        headers: { 'x-request-id': 'req-stream.1', 'user-agent': 'log-test' },
+        signal: abort.signal,
+      },
+    );
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-request-id')).toBe('req-stream.1');
+    const reader = res.body?.getReader();
+    await reader?.read(); // the stream is open and has written
+    expect(jsonLines(app).filter((l) => l.req?.id === 'req-stream.1')).toEqual([]);
+    abort.abort();
+    await reader?.cancel().catch(() => undefined);
+    await app.waitForOutput(/"id":"req-stream\.1"[^\n]*"statusCode"/);
+    const lines = jsonLines(app).filter((l) => l.req?.id === 'req-stream.1');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      instance: app.id,
+      msg: 'request completed',
+      res: { statusCode: 200 },
+      req: { url: '/api/notifications/stream?ticket=[Redacted]' },
+    });
+    expect(lines[0].req?.headers?.['user-agent']).toBe('log-test');
+    expect(app.output()).not.toContain(ticket.body.ticket);
+  });
+
   it('makes up a request id when the given one is not sane', async () => {
     const res = await http(app.url, '/health/ready', { headers: { 'x-request-id': 'a b\tc' } });
     expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);

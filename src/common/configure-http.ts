@@ -3,8 +3,7 @@ import { ValidationPipe, type INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
-import type { HttpLogger } from 'pino-http';
-import { HTTP_LOGGER } from '../logging/logging.module';
+import { HTTP_LOGGER, type RequestLogger } from '../logging/logging.module';
 import type { AppConfig } from '../config/config.schema';
 import { LifecycleService } from '../lifecycle/lifecycle.service';
 import { adminPortGate } from './admin-port';
@@ -62,7 +61,7 @@ export function configureHttp(app: INestApplication, config: AppConfig): void {
   expressApp.set('trust proxy', config.trustProxy.length > 0 ? config.trustProxy : false);
   expressApp.disable('x-powered-by');
   // First, so every response (refusals included) carries its X-Request-Id and gets its log line.
-  expressApp.use(app.get<HttpLogger>(HTTP_LOGGER));
+  expressApp.use(app.get<RequestLogger>(HTTP_LOGGER));
   // The OpenAPI UI's page carries inline styles; everything else gets none.
   const strict = securityHeaders(["'self'"]);
   const docs = securityHeaders(["'self'", "'unsafe-inline'"]);

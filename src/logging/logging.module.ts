@@ -69,15 +69,79 @@ function rootLogger(config: AppConfig): Pino {
   });
 }
 
-function httpLogger(logger: Pino): HttpLogger {
+/** The request id: X-Request-Id when it is sane, else a new one; echoed on the response. */
+function requestId(req: IncomingMessage, res: ServerResponse): string {
+  const header = req.headers['x-request-id'];
+  const id = typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
+  res.setHeader('X-Request-Id', id);
+  return id;
+}
+
+/** The express middleware that logs requests: `(req, res, next)`. */
+export type RequestLogger = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
+
+/**
+ * Long-lived streams (SSE and NDJSON): open for hours, so what their log line costs is held for
+ * hours. pino-http gives every request a child logger with the request serialised into it (with
+ * its bound level methods and strings, about 6 KiB of heap per open stream, more than a bare
+ * node:http stream holds in all). These get the same line, with the same fields, from the root
+ * logger when they end, and hold only the listener that writes it.
+ */
+const LONG_LIVED = new Set([
+  '/api/stocks/stream',
+  '/api/stocks/ndjson',
+  '/api/notifications/stream',
+  '/api/notifications/ndjson',
+]);
+
+function streamLogger(logger: Pino): RequestLogger {
+  return (req, res, next) => {
+    const id = requestId(req, res);
+    const started = Date.now();
+    const done = (): void => {
+      res.removeListener('close', done);
+      res.removeListener('finish', done);
+      if (!logger.isLevelEnabled('info')) return;
+      logger.info(
+        {
+          req: {
+            id,
+            method: req.method,
+            url: withoutTicket(req.url),
+            headers: {
+              'user-agent': req.headers['user-agent'],
+              authorization: req.headers.authorization,
+              cookie: req.headers.cookie,
+            },
+          },
+          res: { statusCode: res.statusCode },
+          responseTime: Date.now() - started,
+        },
+        'request completed',
+      );
+    };
+    res.on('close', done);
+    res.on('finish', done);
+    next();
+  };
+}
+
+function httpLogger(logger: Pino): RequestLogger {
+  const full = requestLogger(logger);
+  const light = streamLogger(logger);
+  return (req, res, next) => {
+    const url = req.url ?? '';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    if (req.method === 'GET' && LONG_LIVED.has(path)) light(req, res, next);
+    else full(req, res, next);
+  };
+}
+
+function requestLogger(logger: Pino): HttpLogger {
   return pinoHttp({
     logger,
-    genReqId: (req: IncomingMessage, res: ServerResponse) => {
-      const header = req.headers['x-request-id'];
-      const id = typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
-      res.setHeader('X-Request-Id', id);
-      return id;
-    },
+    genReqId: requestId,
     serializers: {
       req: (req: {
         id: unknown;
