@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import { Bus } from '../src/bus/bus';
 import { RealtimeGateway } from '../src/realtime/realtime.gateway';
@@ -44,6 +45,34 @@ describe('socket edge (in-process)', () => {
         },
       }),
     ).toThrow('socket event room:join registered by chat and impostor');
+  });
+
+  it('keeps no credential on an admitted socket, whether the token came in auth or a header', async () => {
+    // One connection per user here: a user for each way of sending the token.
+    const [alice, carol] = [await registerUser(service.url), await registerUser(service.url)];
+    const viaAuth = await sockets.connect(service.url, alice.token);
+    const viaHeader = await connectSocket(service.url, undefined, {
+      extraHeaders: { authorization: `Bearer ${carol.token}` },
+    });
+    try {
+      const server = service.app.get(RealtimeGateway)['server'];
+      for (const user of [alice, carol]) {
+        const held = [...(server?.sockets.sockets.values() ?? [])].filter(
+          (s) => s.data.user?.userId === user.user.id,
+        );
+        expect(held).toHaveLength(1);
+        expect(held[0].handshake.auth).not.toHaveProperty('token');
+        expect(held[0].handshake.headers).not.toHaveProperty('authorization');
+        expect(JSON.stringify([held[0].handshake, held[0].data])).not.toContain(user.token);
+      }
+      // Both still act as their user.
+      for (const socket of [viaAuth, viaHeader]) {
+        const ack = await socket.emitWithAck('room:presence', { roomId: randomUUID() });
+        expect(ack).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+      }
+    } finally {
+      viaHeader.close();
+    }
   });
 
   it("delivers a user's notifications through the socket's sink, in seq order, once", async () => {

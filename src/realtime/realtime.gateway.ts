@@ -25,7 +25,7 @@ import {
   type AppSocket,
   type SocketData,
 } from './socket-data';
-import { bindSocketEvents, type SocketEventHandler } from './socket-events';
+import { bindSocketEvents, socketEventDispatcher, type SocketEventHandler } from './socket-events';
 import { HandshakeRefused, type SocketFeature } from './socket-feature';
 
 class TooManyConnections extends Error {}
@@ -38,7 +38,6 @@ function handshakeError(err: unknown): string {
 }
 
 /** setTimeout's largest delay; tokens living longer are re-checked when it fires. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 const CHAT_ROOM_PREFIX = chatRoom('');
 
 type ServerEvent = keyof ServerToClientEvents;
@@ -47,9 +46,11 @@ type ServerArgs<E extends ServerEvent> = Parameters<ServerToClientEvents[E]>;
 /** What the edge keeps per socket, released once. */
 interface SocketState {
   slot: (() => void) | null;
-  expiry: NodeJS.Timeout | null;
   released: boolean;
 }
+
+/** How often sockets are checked for an expired token and for a queue they do not read. */
+const SWEEP_MS = 500;
 
 /**
  * The socket edge: the one Socket.IO gateway. It authenticates every handshake with the shared
@@ -66,6 +67,8 @@ export class RealtimeGateway
   private readonly features: SocketFeature[] = [];
   /** Every feature's client events, bound to each socket as it connects. */
   private readonly handlers = new Map<string, SocketEventHandler>();
+  /** The one listener every socket's events go through (see socketEventDispatcher). */
+  private readonly dispatcher = socketEventDispatcher(this.handlers, this.logger);
   private readonly states = new WeakMap<AppSocket, SocketState>();
   private readonly cleanups: Array<() => void> = [];
 
@@ -102,11 +105,18 @@ export class RealtimeGateway
   }
 
   afterInit(server: AppServer): void {
-    // Slow consumers: a socket whose queue passes the limit is dropped; it reconnects and
-    // catches up by cursor, and nobody else waits for it.
+    // One timer for every socket (a timer per socket was the largest part of an idle socket's
+    // state after its listeners):
+    // - a token that expired closes its socket, at most SWEEP_MS late;
+    // - slow consumers: a socket whose queue passes the limit is dropped; it reconnects and
+    //   catches up by cursor, and nobody else waits for it.
     const sweep = setInterval(() => {
+      const nowS = Date.now() / 1000;
       for (const socket of server.sockets.sockets.values()) {
-        if (bufferedBytes(socket) > SOCKET_MAX_BUFFERED_BYTES) {
+        if (((socket.data as Partial<SocketData>).user?.expiresAt ?? Infinity) <= nowS) {
+          this.logger.debug(`token expired; closing socket ${socket.id}`);
+          socket.disconnect(true);
+        } else if (bufferedBytes(socket) > SOCKET_MAX_BUFFERED_BYTES) {
           this.logger.warn(
             `dropping socket ${socket.id}: more than ${SOCKET_MAX_BUFFERED_BYTES} bytes queued`,
           );
@@ -114,7 +124,7 @@ export class RealtimeGateway
           dropConnection(socket);
         }
       }
-    }, 500);
+    }, SWEEP_MS);
     sweep.unref();
     this.cleanups.push(
       () => clearInterval(sweep),
@@ -175,10 +185,11 @@ export class RealtimeGateway
     ];
     // The in-process adapter joins synchronously; the promise type is the adapter interface's.
     inBackground(this.logger, 'socket join', () => Promise.resolve(socket.join(rooms)));
-    bindSocketEvents(socket, this.handlers, this.logger);
+    bindSocketEvents(socket, this.dispatcher);
     for (const feature of this.features) feature.connected?.(socket);
-    // Last: an already expired token disconnects at once, and that releases what is set up above.
-    this.scheduleExpiry(socket, state, user.expiresAt);
+    // Last: an already expired token disconnects at once, and that releases what is set up
+    // above; a later expiry is the sweep's.
+    if (user.expiresAt * 1000 <= Date.now()) socket.disconnect(true);
   }
 
   handleDisconnect(socket: AppSocket): void {
@@ -246,11 +257,15 @@ export class RealtimeGateway
   private async handshake(socket: AppSocket): Promise<void> {
     const auth = socket.handshake.auth as Record<string, unknown> | undefined;
     const user = await this.auth.fromHeaders(socket.handshake.headers, auth?.token);
+    // The credential has done its work: the socket does not hold it for its life (a token is
+    // most of what an idle socket's handshake keeps, and no later code may read it).
+    if (auth !== undefined) delete auth.token;
+    delete socket.handshake.headers.authorization;
     if (user === null) throw new HandshakeRefused('unauthorized');
     const slot = this.connections.acquire(user.userId);
     if (slot === null) throw new TooManyConnections();
     socket.data.user = user;
-    const state: SocketState = { slot, expiry: null, released: false };
+    const state: SocketState = { slot, released: false };
     this.states.set(socket, state);
     const admitted: SocketFeature[] = [];
     try {
@@ -273,7 +288,6 @@ export class RealtimeGateway
     if (state === undefined || state.released) return;
     state.released = true;
     state.slot?.();
-    if (state.expiry !== null) clearTimeout(state.expiry);
     for (const feature of [...this.features].reverse()) {
       try {
         feature.released?.(socket);
@@ -288,24 +302,5 @@ export class RealtimeGateway
     const prefix = sessionRoom('');
     for (const room of server.of('/').adapter.rooms.keys())
       if (room.startsWith(prefix)) yield room.slice(prefix.length);
-  }
-
-  private scheduleExpiry(socket: AppSocket, state: SocketState, expiresAt: number): void {
-    const delay = expiresAt * 1000 - Date.now();
-    if (delay <= 0) {
-      socket.disconnect(true);
-      return;
-    }
-    state.expiry = setTimeout(
-      () => {
-        if (delay > MAX_TIMER_MS) this.scheduleExpiry(socket, state, expiresAt);
-        else {
-          this.logger.debug(`token expired; closing socket ${socket.id}`);
-          socket.disconnect(true);
-        }
-      },
-      Math.min(delay, MAX_TIMER_MS),
-    );
-    state.expiry.unref();
   }
 }

@@ -2,25 +2,38 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from '@nestjs/common';
 import type { AppSocket } from './socket-data';
 import type { Ack } from './ack';
-import { bindSocketEvents, type SocketEventHandler } from './socket-events';
+import { bindSocketEvents, socketEventDispatcher, type SocketEventHandler } from './socket-events';
 
 const logger = { error: jest.fn() } as unknown as Logger;
 
-function bound(handler: SocketEventHandler): EventEmitter {
-  const socket = new EventEmitter();
-  bindSocketEvents(socket as unknown as AppSocket, new Map([['ev', handler]]), logger);
+/** What Socket.IO does with an `onAny` listener: calls it with the socket as `this`. */
+class AnySocket extends EventEmitter {
+  private readonly any: Array<(...args: unknown[]) => void> = [];
+  onAny(listener: (...args: unknown[]) => void): this {
+    this.any.push(listener);
+    return this;
+  }
+  receive(...args: unknown[]): void {
+    for (const listener of this.any) listener.apply(this, args);
+  }
+}
+
+function bound(handler: SocketEventHandler): AnySocket {
+  const socket = new AnySocket();
+  const dispatcher = socketEventDispatcher(new Map([['ev', handler]]), logger);
+  bindSocketEvents(socket as unknown as AppSocket, dispatcher);
   return socket;
 }
 
-describe('bindSocketEvents', () => {
-  it('passes the payload and answers the acknowledgement with the handler result', async () => {
+describe('socketEventDispatcher', () => {
+  it('passes the socket and the payload and answers the acknowledgement with the handler result', async () => {
     const seen: unknown[] = [];
-    const socket = bound((_s, payload) => {
-      seen.push(payload);
+    const socket = bound((s, payload) => {
+      seen.push(s, payload);
       return Promise.resolve<Ack>({ ok: true });
     });
-    const answer = await new Promise((resolve) => socket.emit('ev', { a: 1 }, resolve));
-    expect(seen).toEqual([{ a: 1 }]);
+    const answer = await new Promise((resolve) => socket.receive('ev', { a: 1 }, resolve));
+    expect(seen).toEqual([socket, { a: 1 }]);
     expect(answer).toEqual({ ok: true });
   });
 
@@ -30,15 +43,27 @@ describe('bindSocketEvents', () => {
       seen.push(payload);
       return Promise.resolve<Ack>({ ok: true });
     });
-    await new Promise((resolve) => socket.emit('ev', resolve));
-    socket.emit('ev', 'no ack');
+    await new Promise((resolve) => socket.receive('ev', resolve));
+    socket.receive('ev', 'no ack');
     await Promise.resolve();
     expect(seen).toEqual([undefined, 'no ack']);
   });
 
+  it('ignores events no feature handles, and event names that are not strings', async () => {
+    const handler = jest.fn(() => Promise.resolve<Ack>({ ok: true }));
+    const socket = bound(handler);
+    const acked = jest.fn();
+    socket.receive('other', {}, acked);
+    socket.receive(42, {}, acked);
+    socket.receive('toString', {}, acked);
+    await new Promise((r) => setImmediate(r));
+    expect(handler).not.toHaveBeenCalled();
+    expect(acked).not.toHaveBeenCalled();
+  });
+
   it('logs a handler that rejects (a bug) instead of leaving the rejection unhandled', async () => {
     const socket = bound(() => Promise.reject(new Error('boom')));
-    socket.emit('ev', {}, () => undefined);
+    socket.receive('ev', {}, () => undefined);
     await new Promise((r) => setImmediate(r));
     expect(logger.error).toHaveBeenCalledWith('ev: boom');
   });
