@@ -88,7 +88,7 @@ async function main(): Promise<void> {
           'users (stale)',
           'service run',
           'bare INSERT ... SELECT',
-          'ratio (target at most 2x)',
+          'ratio (target at most 1.5x)',
           're-run (no-op)',
         ],
         [

@@ -2,6 +2,7 @@ import { createTestDatabase, query, type TestDatabase } from './helpers/database
 import { TEST_API_KEY } from './helpers/env';
 import { http, registerUser, type Registered } from './helpers/http';
 import { startInstance, startInstances, uniquePrefix, type Instance } from './helpers/instance';
+import { publish } from './helpers/publish';
 import { openSse } from './helpers/sse';
 
 interface RunResult {
@@ -228,6 +229,62 @@ describe('weight reminder runs on demand', () => {
       { other: 1 },
     ]) {
       expect((await runNow(app, body)).status).toBe(400);
+    }
+  });
+});
+
+describe('weight reminder in chunks of 2 (each published while the next is written)', () => {
+  let db: TestDatabase;
+  let app: Instance;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('remchunks');
+    app = await startInstance({
+      databaseUrl: db.url,
+      redisPrefix: uniquePrefix('remchunks'),
+      env: { WEIGHT_REMINDER_CRON: '0 0 1 1 *', WEIGHT_REMINDER_CHUNK: '2' },
+    });
+  });
+
+  afterAll(async () => {
+    await app?.stop();
+    await db?.drop();
+  });
+
+  it('reminds every stale user of every chunk once, live, and nobody else', async () => {
+    const stale = [];
+    for (let i = 0; i < 7; i++) stale.push(await makeUser(app, db, { goalDaysAgo: 30 }));
+    const fresh = [
+      await makeUser(app, db, { goalDaysAgo: 30, weightDaysAgo: [1] }),
+      await makeUser(app, db, { goalDaysAgo: 30, weightDaysAgo: [2] }),
+    ];
+    const streams = await Promise.all(
+      [...stale, ...fresh].map((u) =>
+        openSse(`${app.url}/api/notifications/stream`, { authorization: `Bearer ${u.token}` }),
+      ),
+    );
+    try {
+      await Promise.all(streams.map((s) => s.waitForRaw(/^retry: /m)));
+      // 7 stale users in chunks of 2: four chunks, the last one short.
+      const run = await runNow(app);
+      expect(run.status).toBe(200);
+      expect(run.body).toMatchObject({ usersNotified: 7, skipped: 0 });
+      // A sentinel after the run: each stream's events up to it are everything the run sent it.
+      await publish(app.url, {
+        userIds: [...stale, ...fresh].map((u) => u.user.id),
+        title: 'sentinel',
+      });
+      for (const [i, sse] of streams.entries()) {
+        const kinds = (await sse.waitForEvents(i < stale.length ? 2 : 1)).map(
+          (e) => (JSON.parse(e.data) as { kind: string; title: string }).title,
+        );
+        expect(kinds).toEqual(
+          i < stale.length ? ['Time to log your weight', 'sentinel'] : ['sentinel'],
+        );
+      }
+      expect((await runNow(app)).body).toMatchObject({ usersNotified: 0, skipped: 7 });
+    } finally {
+      for (const s of streams) s.close();
     }
   });
 });

@@ -16,6 +16,7 @@ describe('parseConfig', () => {
       timeZone: 'UTC',
       staleDays: 7,
       reconcileMs: 15000,
+      chunkUsers: 50000,
     });
     expect(c.sse.heartbeatMs).toBe(15000);
     expect(c.chat).toEqual({

@@ -148,6 +148,7 @@ export const envSchema = z.object({
   WEIGHT_REMINDER_CRON: cron.default('0 9 * * 1'),
   WEIGHT_REMINDER_TZ: timeZone.default('UTC'),
   WEIGHT_REMINDER_STALE_DAYS: int(0, 365).default(7),
+  WEIGHT_REMINDER_CHUNK: int(1, 1000000).default(50000),
   WEIGHT_REMINDER_RETRY_MS: int(500, 3600000).default(15000),
   SSE_HEARTBEAT_MS: int(1000, 300000).default(15000),
   RATE_LIMIT_MESSAGES: int(1, 1000000).default(20),
@@ -261,7 +262,14 @@ export interface AppConfig {
   sse: { heartbeatMs: number };
   stocks: { feed: Env['STOCK_FEED']; symbols: string[]; tickMs: number };
   /** reconcileMs: how often each instance checks the latest period ran (misfires, failed runs). */
-  reminders: { cron: string; timeZone: string; staleDays: number; reconcileMs: number };
+  /** chunkUsers: users per set-based statement of a run (bounded memory and lock time). */
+  reminders: {
+    cron: string;
+    timeZone: string;
+    staleDays: number;
+    reconcileMs: number;
+    chunkUsers: number;
+  };
   /**
    * Days kept (0: forever); the daily job (cron in UTC) deletes older rows `chunk` at a time.
    * Expired logins and old job runs go too, whatever these say.
@@ -547,6 +555,7 @@ export function parseConfig(
       timeZone: env.WEIGHT_REMINDER_TZ,
       staleDays: env.WEIGHT_REMINDER_STALE_DAYS,
       reconcileMs: env.WEIGHT_REMINDER_RETRY_MS,
+      chunkUsers: env.WEIGHT_REMINDER_CHUNK,
     },
     demoMode: env.DEMO_MODE,
     admin: { rateLimitPerMinute: env.RATE_LIMIT_ADMIN, port: env.ADMIN_PORT },

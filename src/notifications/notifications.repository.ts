@@ -79,8 +79,14 @@ interface InsertRow {
  */
 function insertStatement(from: Recipients, deduplicated: boolean): string {
   const fresh = deduplicated
-    ? `SELECT t.id FROM target t
-       WHERE NOT EXISTS (SELECT 1 FROM notifications n WHERE n.user_id = t.id AND n.dedupe_key = $1)`
+    ? // One index probe per recipient (LIMIT 1 keeps it so): as an anti-join the planner built a
+      // hash of every notification with the key so far, which grew with each chunk of a fan-out.
+      `SELECT t.id FROM target t
+       LEFT JOIN LATERAL (
+         SELECT true AS seen FROM notifications n
+         WHERE n.user_id = t.id AND n.dedupe_key = $1 LIMIT 1
+       ) d ON true
+       WHERE d.seen IS NULL`
     : `SELECT t.id FROM target t`;
   return `WITH target AS (
     ${from.sql}

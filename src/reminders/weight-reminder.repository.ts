@@ -50,6 +50,7 @@ export class WeightReminderRepository {
    * user's dedupe key with a scan of the whole table (quadratic over a run). Every step has an
    * index; this keeps the plan on them. A chunk is a background job's set-based write, not a
    * request: DB_STATEMENT_TIMEOUT_MS is for requests; a chunk gets a bound of its own.
+   * `whileRunning` is called once the statement has been sent (at most once per attempt).
    */
   remindChunk(
     afterId: string,
@@ -57,11 +58,21 @@ export class WeightReminderRepository {
     staleDays: number,
     limit: number,
     input: NotificationInput,
+    whileRunning?: () => void,
   ): Promise<InsertedNotifications> {
     return this.db.transaction(async (tx) => {
-      await tx.query('SET LOCAL enable_seqscan = off');
-      await tx.query(`SET LOCAL statement_timeout = '${CHUNK_STATEMENT_TIMEOUT_S}s'`);
-      return this.notifications.insert(staleUsers(afterId, asOf, staleDays, limit), input, tx);
+      await tx.query(
+        `SET LOCAL enable_seqscan = off; SET LOCAL statement_timeout = '${CHUNK_STATEMENT_TIMEOUT_S}s'`,
+      );
+      const inserting = this.notifications.insert(
+        staleUsers(afterId, asOf, staleDays, limit),
+        input,
+        tx,
+      );
+      // By the next turn of the event loop the statement is on its way to PostgreSQL (the
+      // driver's own awaits are microtasks): work done then runs while the database does this.
+      if (whileRunning !== undefined) setImmediate(whileRunning);
+      return inserting;
     });
   }
 }
