@@ -14,7 +14,9 @@ const CHUNK_STATEMENT_TIMEOUT_S = 300;
 
 /**
  * The next `limit` users after `afterId` (id order) who set a goal before the window and have
- * measured no weight inside it (an index anti-join). No explicit row locks: the counter UPDATE
+ * measured no weight inside it (an index anti-join). The weights side repeats `> afterId`: the
+ * merge anti-join does not carry it over by itself, and each chunk then read the weights index
+ * from the first user on (quadratic over a run). No explicit row locks: the counter UPDATE
  * of the notification insert locks each user once.
  */
 const staleUsers = (afterId: string, asOf: Date, staleDays: number, limit: number): Recipients =>
@@ -24,7 +26,7 @@ const staleUsers = (afterId: string, asOf: Date, staleDays: number, limit: numbe
       AND u.goal_updated_at <= ${p(1)}::timestamptz - make_interval(days => ${p(2)})
       AND NOT EXISTS (
         SELECT 1 FROM weights w
-        WHERE w.user_id = u.id
+        WHERE w.user_id = u.id AND w.user_id > ${p(0)}::uuid
           AND w.measured_at > ${p(1)}::timestamptz - make_interval(days => ${p(2)})
           AND w.measured_at <= ${p(1)}::timestamptz)
     ORDER BY u.id
