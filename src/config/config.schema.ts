@@ -262,7 +262,7 @@ export interface AppConfig {
   sse: { heartbeatMs: number };
   stocks: { feed: Env['STOCK_FEED']; symbols: string[]; tickMs: number };
   /** reconcileMs: how often each instance checks the latest period ran (misfires, failed runs). */
-  /** chunkUsers: users per set-based statement of a run (bounded memory and lock time). */
+  /** chunkUsers: users with a goal per chunk (one statement over an id range) of a run. */
   reminders: {
     cron: string;
     timeZone: string;

@@ -10,15 +10,10 @@ export const WEIGHT_REMINDER_JOB = 'weight-reminder';
 /** A chunk that meets a concurrent writer (same dedupe key, or a deadlock) is simply run again. */
 const MAX_CHUNK_ATTEMPTS = 5;
 
-/** `fn`, run on the first call only. */
-function once(fn: () => void): () => void {
-  let done = false;
-  return () => {
-    if (done) return;
-    done = true;
-    fn();
-  };
-}
+/** Where the first chunk starts: before every uuid. */
+const FIRST_ID = '00000000-0000-0000-0000-000000000000';
+/** Chunks written at once, each on its own connection. */
+const CHUNKS_AT_ONCE = 2;
 
 export interface ReminderOutcome {
   usersNotified: number;
@@ -27,7 +22,8 @@ export interface ReminderOutcome {
 
 /**
  * The weekly weight reminder for one period: select the stale users and create their
- * notifications set-based, in id-ordered chunks of one statement each, then publish in batches.
+ * notifications set-based, one statement per id-range chunk (two chunks at once), each chunk
+ * published on the bus as soon as it commits.
  * The dedupe key `weight-reminder:<periodKey>` makes any re-run of a period a no-op per user.
  */
 @Injectable()
@@ -64,39 +60,41 @@ export class WeightReminderService {
     // A chunk, run again when it met a concurrent writer: two runs of one period meet on the
     // (user, dedupe key) index, and a concurrent fan-out may deadlock with the counter UPDATE.
     // Either way the chunk changed nothing.
-    const chunkAfter = (after: string, whileRunning?: () => void): Promise<InsertedNotifications> =>
+    const remind = (after: string, upTo: string | null): Promise<InsertedNotifications> =>
       retryWhen(
-        () => this.repo.remindChunk(after, asOf, staleDays, chunkUsers, input, whileRunning),
+        () => this.repo.remindChunk(after, upTo, asOf, staleDays, input),
         (err) => isUniqueViolation(err) || isDeadlock(err),
         MAX_CHUNK_ATTEMPTS,
       );
+    const ends = await this.repo.chunkEnds(chunkUsers);
+    const ranges = [FIRST_ID, ...ends].map((after, i) => [after, ends[i] ?? null] as const);
     let notified = 0;
     let stale = 0;
-    let pending = chunkAfter('00000000-0000-0000-0000-000000000000');
-    for (;;) {
-      const chunk = await pending;
-      stale += chunk.recipients;
-      notified += chunk.notifications.length;
-      if (chunk.recipients < chunkUsers || chunk.lastRecipientId === null) {
-        this.notifications.publish(chunk.notifications);
-        break;
+    let next = 0;
+    let failed = false;
+    // CHUNKS_AT_ONCE chunks are written side by side (their users are disjoint): while one is
+    // published here, the others run in PostgreSQL, which is also free to use another core for
+    // them. A failure stops the others from taking more; what they already wrote is published.
+    const worker = async (): Promise<void> => {
+      while (!failed && next < ranges.length) {
+        const [after, upTo] = ranges[next++];
+        try {
+          const chunk = await remind(after, upTo);
+          stale += chunk.recipients;
+          notified += chunk.notifications.length;
+          this.notifications.publish(chunk.notifications);
+          await onChunk?.();
+        } catch (err) {
+          failed = true;
+          throw err;
+        }
       }
-      // This chunk's notifications are encoded and published while the next chunk's statement
-      // runs in PostgreSQL: the two used to take turns, and publishing 50,000 notifications
-      // takes about half as long as writing them. Published once, whatever happens to the next.
-      const publish = once(() => this.notifications.publish(chunk.notifications));
-      pending = chunkAfter(chunk.lastRecipientId, publish).finally(publish);
-      try {
-        await onChunk?.();
-      } catch (err) {
-        // The run fails; what the chunk already sent commits still reaches its users live.
-        await pending.then(
-          (next) => this.notifications.publish(next.notifications),
-          () => undefined,
-        );
-        throw err;
-      }
-    }
+    };
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: Math.min(CHUNKS_AT_ONCE, ranges.length) }, worker),
+    );
+    const failure = outcomes.find((o) => o.status === 'rejected');
+    if (failure !== undefined) throw failure.reason;
     const seconds = (Date.now() - started) / 1000;
     this.metrics.jobDuration.observe({ job: WEIGHT_REMINDER_JOB }, seconds);
     this.logger.log(
