@@ -1,3 +1,4 @@
+import { releaseRoutingState } from '../realtime/request-release';
 import { Injectable, Logger, UnauthorizedException, type OnModuleDestroy } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { AuthUser } from '../auth/auth-user';
@@ -123,6 +124,7 @@ export class NotificationStreams implements OnModuleDestroy {
       const lastSeq = await this.delivery.attach(sink);
       if (sink.isClosed) return; // ended while it opened (logout, drain, the client left)
       sink.open(lastSeq);
+      releaseRoutingState(req);
       open.opened = true;
       let from = cursor ?? lastSeq;
       if (from > lastSeq) {

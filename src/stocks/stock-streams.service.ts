@@ -5,6 +5,7 @@ import type { Request, Response } from 'express';
 import { InjectConfig, type AppConfig } from '../config/app.config';
 import { LifecycleService } from '../lifecycle/lifecycle.service';
 import { Metrics } from '../metrics/metrics.service';
+import { releaseRoutingState } from '../realtime/request-release';
 import { FramedEvent, type StreamFraming } from '../realtime/stream-framing';
 import type { Quote } from './quote';
 import { StocksService } from './stocks.service';
@@ -165,6 +166,7 @@ export class StockStreams implements OnModuleDestroy {
     // The client left while the request was checked: its `close` has been and gone.
     if (req.destroyed || res.destroyed) return;
     res.writeHead(200, framing.headers);
+    releaseRoutingState(req);
     const first = framing.opening(null);
     if (first !== '') res.write(first);
     const client = new QuoteStreamClient(new Set(symbols), framing, res);
