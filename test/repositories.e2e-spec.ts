@@ -551,15 +551,14 @@ describe('repositories on PostgreSQL', () => {
         data: { periodKey: 'p1', staleDays: 7 },
         dedupeKey: 'weight-reminder:p1',
       };
+      // Chunks of two users with a goal: the id ranges end at the 2nd, 4th and 6th of them.
+      const ends = await reminders.chunkEnds(2);
+      expect(ends).toEqual([ids[1], ids[3], ids[5]]);
+      const ranges = [start, ...ends].map((after, i) => [after, ends[i] ?? null] as const);
       const chunks = [];
-      let after = start;
-      for (;;) {
-        const chunk = await reminders.remindChunk(after, asOf, 7, 2, reminder);
-        chunks.push(chunk);
-        if (chunk.recipients < 2 || chunk.lastRecipientId === null) break;
-        after = chunk.lastRecipientId;
-      }
-      expect(chunks.map((c) => c.recipients)).toEqual([2, 2, 1]);
+      for (const [after, upTo] of ranges)
+        chunks.push(await reminders.remindChunk(after, upTo, asOf, 7, reminder));
+      expect(chunks.map((c) => c.recipients)).toEqual([2, 2, 1, 0]);
       expect(chunks.flatMap((c) => c.notifications.map((n) => n.userId))).toEqual(stale);
       expect(chunks[0]?.notifications[0]?.notification).toMatchObject({
         kind: 'weight_reminder',
@@ -567,7 +566,7 @@ describe('repositories on PostgreSQL', () => {
         data: { periodKey: 'p1', staleDays: 7 },
         readAt: null,
       });
-      const again = await reminders.remindChunk(start, asOf, 7, 10, reminder);
+      const again = await reminders.remindChunk(start, null, asOf, 7, reminder);
       expect(again).toMatchObject({ recipients: 5, notifications: [] });
       const seqs = await sql<{ user_id: string; seqs: number[] }>(
         `SELECT user_id, array_agg(seq ORDER BY seq) AS seqs FROM notifications
