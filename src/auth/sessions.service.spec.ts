@@ -11,9 +11,15 @@ const EXPIRES = new Date('2030-01-01T00:00:00Z');
  */
 class ReadsRepository {
   reads: Array<{ sessionId: string; answer: (expiresAt: Date | null) => void }> = [];
+  /** Bulk reads: the ids asked for, answered with the ids still active. */
+  bulk: Array<{ ids: readonly string[]; answer: (alive: string[]) => void }> = [];
 
   activeExpiry(sessionId: string): Promise<Date | null> {
     return new Promise((answer) => this.reads.push({ sessionId, answer }));
+  }
+
+  active(ids: readonly string[]): Promise<string[]> {
+    return new Promise((answer) => this.bulk.push({ ids, answer }));
   }
 
   answerAll(expiresAt: Date | null): void {
@@ -27,6 +33,8 @@ describe('SessionsService.isActive', () => {
   let sessions: SessionsService;
 
   beforeEach(() => {
+    // Timers are the test's (the bulk refresh waits one); promises and setImmediate are real.
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
     jest.spyOn(Date, 'now').mockImplementation(() => now);
     repo = new ReadsRepository();
     sessions = new SessionsService(repo as unknown as SessionsRepository, new MemoryBus('test'));
@@ -35,6 +43,7 @@ describe('SessionsService.isActive', () => {
   afterEach(() => {
     sessions.onModuleDestroy();
     jest.restoreAllMocks();
+    jest.useRealTimers();
   });
 
   it('makes one read for many concurrent checks of a session it has not seen', async () => {
@@ -44,24 +53,31 @@ describe('SessionsService.isActive', () => {
     expect(await Promise.all(checks)).toEqual(Array.from({ length: 50 }, () => true));
   });
 
-  it('answers a check past the cache TTL at once and refreshes it with one read', async () => {
-    const first = sessions.isActive('s1', 'u1');
-    repo.answerAll(EXPIRES);
-    await first;
+  it('answers checks past the cache TTL at once and refreshes them all with one read', async () => {
+    for (const id of ['s1', 's2', 's3']) {
+      const first = sessions.isActive(id, `u-${id}`);
+      repo.answerAll(EXPIRES);
+      await first;
+    }
 
     now += TTL_MS + 1;
-    // Nothing is awaited on the database: the cached answer comes back while one read runs.
+    // Nothing is awaited on the database: the cached answers come back at once.
     const stale = await Promise.all(
-      Array.from({ length: 20 }, () => sessions.isActive('s1', 'u1')),
+      ['s1', 's2', 's3', 's1', 's2'].map((id) => sessions.isActive(id, `u-${id}`)),
     );
     expect(stale.every((a) => a)).toBe(true);
-    expect(repo.reads).toHaveLength(1);
+    expect(repo.reads).toHaveLength(0);
+    expect(repo.bulk).toHaveLength(0);
 
-    // The refresh finds the login ended: the next check says so.
-    repo.answerAll(null);
+    // A moment later one read refreshes the three; it finds s2's login ended.
+    jest.advanceTimersByTime(1000);
+    expect(repo.bulk.map((b) => [...b.ids].sort())).toEqual([['s1', 's2', 's3']]);
+    repo.bulk[0].answer(['s1', 's3']);
     await new Promise((r) => setImmediate(r));
-    const after = sessions.isActive('s1', 'u1');
-    expect(repo.reads).toHaveLength(1); // not cached any more: read again
+    expect(await sessions.isActive('s1', 'u-s1')).toBe(true); // refreshed: no read
+    expect(repo.reads).toHaveLength(0);
+    const after = sessions.isActive('s2', 'u-s2'); // forgotten: read again
+    expect(repo.reads.map((r) => r.sessionId)).toEqual(['s2']);
     repo.answerAll(null);
     expect(await after).toBe(false);
   });

@@ -7,6 +7,8 @@ import { SessionsRepository } from './sessions.repository';
 const CACHE_TTL_MS = 30_000;
 const CACHE_MAX = 50_000;
 const CHECK_CHUNK = 1000;
+/** How long stale entries gather before one read refreshes them all. */
+const REFRESH_DELAY_MS = 1000;
 /**
  * How often whoever holds open connections re-reads their sessions from the database: a logout
  * whose bus event was lost (Redis down) still ends the login's sockets and streams within this.
@@ -33,6 +35,9 @@ export class SessionsService implements OnModuleDestroy {
   /** sessionId -> the user it belongs to and until when the answer "active" is trusted. */
   private readonly active = new Map<string, { userId: string; until: number }>();
   private readonly holders = new Set<SessionHolder>();
+  /** Stale cache entries waiting for the bulk refresh: session -> its user. */
+  private readonly stale = new Map<string, string>();
+  private refreshTimer: NodeJS.Timeout | null = null;
   /** Session reads in flight, by session and user. */
   private readonly reading = new Map<string, Promise<number | null>>();
   private readonly unsubscribe: () => void;
@@ -55,6 +60,7 @@ export class SessionsService implements OnModuleDestroy {
 
   onModuleDestroy(): void {
     clearInterval(this.recheck);
+    if (this.refreshTimer !== null) clearTimeout(this.refreshTimer);
     this.unsubscribe();
   }
 
@@ -76,16 +82,45 @@ export class SessionsService implements OnModuleDestroy {
     const cached = this.active.get(sessionId);
     const now = Date.now();
     if (cached !== undefined && now < cached.until + CACHE_TTL_MS) {
-      // Past its TTL but within one more: answered from the cache while one read refreshes it in
-      // the background. Every login cached at the same moment (sockets that connected together)
-      // otherwise expired together, and their next sends queued hundreds of lookups on the pool
-      // at once, stalling the chat writes behind them. A logout still ends it at once (the bus)
-      // or at the next bulk re-check (SESSION_RECHECK_MS), which this does not change.
-      if (now >= cached.until)
-        inBackground(this.logger, 'session refresh', () => this.lookup(sessionId, userId));
+      // Past its TTL but within one more: answered from the cache while a bulk read refreshes
+      // it. Every login cached at the same moment (sockets that connected together) otherwise
+      // expired together, and their next sends queued hundreds of lookups on the pool at once,
+      // stalling the chat writes behind them. A logout still ends it at once (the bus) or at the
+      // next bulk re-check (SESSION_RECHECK_MS), which this does not change.
+      if (now >= cached.until) this.refreshLater(sessionId, cached.userId);
       return cached.userId === userId;
     }
     return (await this.lookup(sessionId, userId)) !== null;
+  }
+
+  /** Queues a stale entry for the next bulk refresh (one read for all that went stale meanwhile). */
+  private refreshLater(sessionId: string, userId: string): void {
+    if (this.stale.has(sessionId)) return;
+    this.stale.set(sessionId, userId);
+    if (this.refreshTimer !== null) return;
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = null;
+      inBackground(this.logger, 'session refresh', () => this.refreshStale());
+    }, REFRESH_DELAY_MS);
+    this.refreshTimer.unref();
+  }
+
+  private async refreshStale(): Promise<void> {
+    const entries = [...this.stale];
+    this.stale.clear();
+    for (let i = 0; i < entries.length; i += CHECK_CHUNK) {
+      const chunk = entries.slice(i, i + CHECK_CHUNK);
+      const alive = new Set(
+        await this.sessions.active(
+          chunk.map(([id]) => id),
+          new Date(),
+        ),
+      );
+      // A session belongs to one user for good: the cached user stays right while it lives.
+      for (const [id, userId] of chunk)
+        if (alive.has(id)) this.remember(id, userId);
+        else this.active.delete(id);
+    }
   }
 
   /** activeUntil, one read per session at a time: concurrent checks share the read in flight. */
