@@ -77,6 +77,28 @@ function requestId(req: IncomingMessage, res: ServerResponse): string {
   return id;
 }
 
+interface RequestFields {
+  id: unknown;
+  method: string;
+  url: string;
+  headers: Record<string, unknown>;
+}
+
+/**
+ * A request as its log line shows it: the credential headers are kept only for the redaction
+ * paths to censor (so a line says one was sent), the ticket is cut from the URL.
+ */
+const loggedRequest = (req: RequestFields) => ({
+  id: req.id,
+  method: req.method,
+  url: withoutTicket(req.url),
+  headers: {
+    'user-agent': req.headers['user-agent'],
+    authorization: req.headers.authorization,
+    cookie: req.headers.cookie,
+  },
+});
+
 /** The express middleware that logs requests: `(req, res, next)`. */
 export type RequestLogger = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
 
@@ -104,16 +126,12 @@ function streamLogger(logger: Pino): RequestLogger {
       if (!logger.isLevelEnabled('info')) return;
       logger.info(
         {
-          req: {
+          req: loggedRequest({
             id,
-            method: req.method,
-            url: withoutTicket(req.url),
-            headers: {
-              'user-agent': req.headers['user-agent'],
-              authorization: req.headers.authorization,
-              cookie: req.headers.cookie,
-            },
-          },
+            method: req.method ?? '',
+            url: req.url ?? '',
+            headers: req.headers,
+          }),
           res: { statusCode: res.statusCode },
           responseTime: Date.now() - started,
         },
@@ -142,23 +160,7 @@ function requestLogger(logger: Pino): HttpLogger {
   return pinoHttp({
     logger,
     genReqId: requestId,
-    serializers: {
-      req: (req: {
-        id: unknown;
-        method: string;
-        url: string;
-        headers: Record<string, unknown>;
-      }) => ({
-        id: req.id,
-        method: req.method,
-        url: withoutTicket(req.url),
-        headers: {
-          'user-agent': req.headers['user-agent'],
-          authorization: req.headers.authorization,
-          cookie: req.headers.cookie,
-        },
-      }),
-    },
+    serializers: { req: loggedRequest },
     // Probes and scrapes would drown everything else.
     autoLogging: {
       ignore: (req: IncomingMessage) => req.url === '/health/live' || req.url === '/metrics',
