@@ -714,7 +714,7 @@ function report(runs: RunFigures[]): string {
     '',
     ratios,
     '',
-    `Targets (not asserted): deliveries/s at least 0.90x bare node:http's; heap per stream below better-sse's (under 1.00x). Wall-clock rates move with whatever else runs on the machine; deliveries per server CPU-second much less so.`,
+    `Targets (not asserted): deliveries/s at saturation at least 1.0x bare node:http's; RSS per open stream at most 1.2x bare node:http's. Wall-clock rates move with whatever else runs on the machine; deliveries per server CPU-second much less so.`,
     '',
     `Publish steps of ${STEP_MS / 1000} s each, then the drain of what was still owed. Deliveries are counted at the client during the step. Server core busy well above server CPU means something else ran on the server's core; client CPU near 100% means the client, not the server, set the pace.`,
     '',

@@ -37,7 +37,6 @@ function handshakeError(err: unknown): string {
   return isDatabaseUnavailable(err) ? 'unavailable' : 'unauthorized';
 }
 
-/** setTimeout's largest delay; tokens living longer are re-checked when it fires. */
 const CHAT_ROOM_PREFIX = chatRoom('');
 
 type ServerEvent = keyof ServerToClientEvents;
