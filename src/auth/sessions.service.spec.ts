@@ -46,6 +46,13 @@ describe('SessionsService.isActive', () => {
     jest.useRealTimers();
   });
 
+  /** A first check of the session, answered active: it is in the cache from now on. */
+  async function cached(sessionId: string, userId: string): Promise<void> {
+    const first = sessions.isActive(sessionId, userId);
+    repo.answerAll(EXPIRES);
+    expect(await first).toBe(true);
+  }
+
   it('makes one read for many concurrent checks of a session it has not seen', async () => {
     const checks = Array.from({ length: 50 }, () => sessions.isActive('s1', 'u1'));
     expect(repo.reads).toHaveLength(1);
@@ -54,11 +61,7 @@ describe('SessionsService.isActive', () => {
   });
 
   it('answers checks past the cache TTL at once and refreshes them all with one read', async () => {
-    for (const id of ['s1', 's2', 's3']) {
-      const first = sessions.isActive(id, `u-${id}`);
-      repo.answerAll(EXPIRES);
-      await first;
-    }
+    for (const id of ['s1', 's2', 's3']) await cached(id, `u-${id}`);
 
     now += TTL_MS + 1;
     // Nothing is awaited on the database: the cached answers come back at once.
@@ -83,9 +86,7 @@ describe('SessionsService.isActive', () => {
   });
 
   it('waits for the database once an entry is two TTLs old', async () => {
-    const first = sessions.isActive('s1', 'u1');
-    repo.answerAll(EXPIRES);
-    await first;
+    await cached('s1', 'u1');
 
     now += 2 * TTL_MS + 1;
     let settled = false;
@@ -101,9 +102,7 @@ describe('SessionsService.isActive', () => {
   });
 
   it('never answers for another user from the cache', async () => {
-    const first = sessions.isActive('s1', 'u1');
-    repo.answerAll(EXPIRES);
-    await first;
+    await cached('s1', 'u1');
     expect(await sessions.isActive('s1', 'u2')).toBe(false);
     now += TTL_MS + 1;
     expect(await sessions.isActive('s1', 'u2')).toBe(false);
