@@ -101,6 +101,25 @@ describe('SessionsService.isActive', () => {
     expect(await check).toBe(false);
   });
 
+  it('never lets a read that started before a logout put the login back in the cache', async () => {
+    const bus = new MemoryBus('test');
+    sessions.onModuleDestroy();
+    sessions = new SessionsService(repo as unknown as SessionsRepository, bus);
+    const before = sessions.isActive('s1', 'u1'); // the read goes out...
+    bus.publish('auth.session-ended', { userId: 'u1', sessionId: 's1' }); // ...the logout lands
+    await new Promise((r) => setImmediate(r));
+    const after = sessions.isActive('s1', 'u1'); // reads afresh, not the read in flight
+    expect(repo.reads).toHaveLength(2);
+    repo.answerAll(EXPIRES); // both reads saw the row before the revocation committed
+    expect(await before).toBe(false);
+    expect(await after).toBe(false);
+    // Nothing was cached: the next check reads again.
+    const again = sessions.isActive('s1', 'u1');
+    expect(repo.reads).toHaveLength(1);
+    repo.answerAll(null);
+    expect(await again).toBe(false);
+  });
+
   it('never answers for another user from the cache', async () => {
     await cached('s1', 'u1');
     expect(await sessions.isActive('s1', 'u2')).toBe(false);

@@ -7,6 +7,8 @@ import { SessionsRepository } from './sessions.repository';
 const CACHE_TTL_MS = 30_000;
 const CACHE_MAX = 50_000;
 const CHECK_CHUNK = 1000;
+/** Longer than a session read takes (a primary-key lookup, bounded by DB_STATEMENT_TIMEOUT_MS, 5 s by default). */
+const ENDED_MEMORY_MS = 120_000;
 /** How long stale entries gather before one read refreshes them all. */
 const REFRESH_DELAY_MS = 1000;
 /**
@@ -38,6 +40,8 @@ export class SessionsService implements OnModuleDestroy {
   /** Stale cache entries waiting for the bulk refresh: session -> its user. */
   private readonly stale = new Map<string, string>();
   private refreshTimer: NodeJS.Timeout | null = null;
+  /** Logins ended on this instance lately, with when: see `forget`. */
+  private readonly recentlyEnded = new Map<string, number>();
   /** Session reads in flight, by session and user. */
   private readonly reading = new Map<string, Promise<number | null>>();
   private readonly unsubscribe: () => void;
@@ -118,7 +122,7 @@ export class SessionsService implements OnModuleDestroy {
       );
       // A session belongs to one user for good: the cached user stays right while it lives.
       for (const [id, userId] of chunk)
-        if (alive.has(id)) this.remember(id, userId);
+        if (alive.has(id) && !this.recentlyEnded.has(id)) this.remember(id, userId);
         else this.active.delete(id);
     }
   }
@@ -136,7 +140,8 @@ export class SessionsService implements OnModuleDestroy {
   /** The session's expiry (unix seconds) if it is active and `userId`'s, else null. Uncached. */
   async activeUntil(sessionId: string, userId: string): Promise<number | null> {
     const expiresAt = await this.sessions.activeExpiry(sessionId, userId, new Date());
-    if (expiresAt === null) {
+    // Ended here while the read was out: the read may predate the end; the end wins.
+    if (expiresAt === null || this.recentlyEnded.has(sessionId)) {
       this.active.delete(sessionId);
       return null;
     }
@@ -157,7 +162,7 @@ export class SessionsService implements OnModuleDestroy {
       for (const id of chunk) {
         if (aliveIds.has(id)) continue;
         ended.push(id);
-        this.active.delete(id);
+        this.forget(id);
       }
     }
     return ended;
@@ -170,7 +175,7 @@ export class SessionsService implements OnModuleDestroy {
    */
   async disconnectUser(userId: string): Promise<void> {
     for (const sessionId of await this.sessions.revokeAll(userId, new Date())) {
-      this.active.delete(sessionId);
+      this.forget(sessionId);
       this.bus.publish('auth.session-ended', { userId, sessionId });
     }
     this.bus.publish('auth.user-disconnected', { userId });
@@ -178,7 +183,7 @@ export class SessionsService implements OnModuleDestroy {
 
   async revoke(userId: string, sessionId: string): Promise<void> {
     await this.sessions.revoke(userId, sessionId, new Date());
-    this.active.delete(sessionId);
+    this.forget(sessionId);
     this.bus.publish('auth.session-ended', { userId, sessionId });
   }
 
@@ -190,8 +195,27 @@ export class SessionsService implements OnModuleDestroy {
     for (const sessionId of await this.ended(ids)) this.endLocally(sessionId);
   }
 
-  private endLocally(sessionId: string): void {
+  /**
+   * An ended login, forgotten: out of the cache, no longer shared by a read in flight (a later
+   * check reads afresh), and remembered as ended for a while, so that a read which started
+   * before the end cannot put it back in the cache when it returns.
+   */
+  private forget(sessionId: string): void {
     this.active.delete(sessionId);
+    for (const key of this.reading.keys())
+      if (key.startsWith(`${sessionId}\u0000`)) this.reading.delete(key);
+    const now = Date.now();
+    this.recentlyEnded.delete(sessionId);
+    this.recentlyEnded.set(sessionId, now);
+    // Oldest first (insertion order): drop what is past the memory.
+    for (const [id, at] of this.recentlyEnded) {
+      if (now - at < ENDED_MEMORY_MS) break;
+      this.recentlyEnded.delete(id);
+    }
+  }
+
+  private endLocally(sessionId: string): void {
+    this.forget(sessionId);
     for (const holder of this.holders) {
       try {
         holder.end(sessionId);
