@@ -109,22 +109,14 @@ export class SessionsService implements OnModuleDestroy {
     this.refreshTimer.unref();
   }
 
+  /** The bulk re-check (`ended`) over the stale entries; the living ones are cached again. */
   private async refreshStale(): Promise<void> {
     const entries = [...this.stale];
     this.stale.clear();
-    for (let i = 0; i < entries.length; i += CHECK_CHUNK) {
-      const chunk = entries.slice(i, i + CHECK_CHUNK);
-      const alive = new Set(
-        await this.sessions.active(
-          chunk.map(([id]) => id),
-          new Date(),
-        ),
-      );
-      // A session belongs to one user for good: the cached user stays right while it lives.
-      for (const [id, userId] of chunk)
-        if (alive.has(id) && !this.recentlyEnded.has(id)) this.remember(id, userId);
-        else this.active.delete(id);
-    }
+    const gone = new Set(await this.ended(entries.map(([id]) => id)));
+    // A session belongs to one user for good: the cached user stays right while it lives.
+    for (const [id, userId] of entries)
+      if (!gone.has(id) && !this.recentlyEnded.has(id)) this.remember(id, userId);
   }
 
   /** activeUntil, one read per session at a time: concurrent checks share the read in flight. */
