@@ -14,17 +14,31 @@ export class ConnectionCounter {
 
   /** A slot for one more connection of the user, and the function that frees it; null when full. */
   acquire(userId: string): (() => void) | null {
-    const count = this.open.get(userId) ?? 0;
-    if (count >= this.config.maxConnectionsPerUser) return null;
-    this.open.set(userId, count + 1);
+    if (!this.take(userId)) return null;
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      const left = (this.open.get(userId) ?? 1) - 1;
-      if (left <= 0) this.open.delete(userId);
-      else this.open.set(userId, left);
+      this.give(userId);
     };
+  }
+
+  /**
+   * The same without the closure, for a holder that already remembers, once per connection,
+   * whether it holds a slot (the socket edge: a closure per idle socket is memory bare
+   * Socket.IO does not spend). Every true `take` must be matched by exactly one `give`.
+   */
+  take(userId: string): boolean {
+    const count = this.open.get(userId) ?? 0;
+    if (count >= this.config.maxConnectionsPerUser) return false;
+    this.open.set(userId, count + 1);
+    return true;
+  }
+
+  give(userId: string): void {
+    const left = (this.open.get(userId) ?? 1) - 1;
+    if (left <= 0) this.open.delete(userId);
+    else this.open.set(userId, left);
   }
 
   /** True when the user has no slot left here (a handshake then says so before connecting). */

@@ -3,7 +3,6 @@ import {
   WebSocketGateway,
   WebSocketServer,
   type OnGatewayConnection,
-  type OnGatewayDisconnect,
   type OnGatewayInit,
 } from '@nestjs/websockets';
 import { Authenticator } from '../auth/authenticator.service';
@@ -25,7 +24,12 @@ import {
   type AppSocket,
   type SocketData,
 } from './socket-data';
-import { bindSocketEvents, socketEventDispatcher, type SocketEventHandler } from './socket-events';
+import {
+  bindSocketEvents,
+  releaseOnDisconnect,
+  socketEventDispatcher,
+  type SocketEventHandler,
+} from './socket-events';
 import { HandshakeRefused, type SocketFeature } from './socket-feature';
 
 class TooManyConnections extends Error {}
@@ -42,12 +46,6 @@ const CHAT_ROOM_PREFIX = chatRoom('');
 type ServerEvent = keyof ServerToClientEvents;
 type ServerArgs<E extends ServerEvent> = Parameters<ServerToClientEvents[E]>;
 
-/** What the edge keeps per socket, released once. */
-interface SocketState {
-  slot: (() => void) | null;
-  released: boolean;
-}
-
 /** How often sockets are checked for an expired token and for a queue they do not read. */
 const SWEEP_MS = 500;
 
@@ -60,7 +58,7 @@ const SWEEP_MS = 500;
  */
 @WebSocketGateway()
 export class RealtimeGateway
-  implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect, OnModuleDestroy
+  implements OnGatewayInit, OnGatewayConnection, OnModuleDestroy
 {
   private readonly logger = new Logger('Realtime');
   private readonly features: SocketFeature[] = [];
@@ -68,7 +66,13 @@ export class RealtimeGateway
   private readonly handlers = new Map<string, SocketEventHandler>();
   /** The one listener every socket's events go through (see socketEventDispatcher). */
   private readonly dispatcher = socketEventDispatcher(this.handlers, this.logger);
-  private readonly states = new WeakMap<AppSocket, SocketState>();
+  /**
+   * Admitted sockets that still hold their connection slot and what the features keep for them:
+   * leaving this set is what makes the release happen once.
+   */
+  private readonly holding = new WeakSet<AppSocket>();
+  /** One disconnect listener for every socket (see releaseOnDisconnect). */
+  private readonly onDisconnect = releaseOnDisconnect((socket) => this.release(socket));
   private readonly cleanups: Array<() => void> = [];
 
   @WebSocketServer()
@@ -172,9 +176,8 @@ export class RealtimeGateway
   }
 
   handleConnection(socket: AppSocket): void {
-    const state = this.states.get(socket);
     const user = (socket.data as Partial<SocketData>).user;
-    if (state === undefined || user === undefined) {
+    if (!this.holding.has(socket) || user === undefined) {
       socket.disconnect(true);
       return;
     }
@@ -184,15 +187,12 @@ export class RealtimeGateway
     ];
     // The in-process adapter joins synchronously; the promise type is the adapter interface's.
     inBackground(this.logger, 'socket join', () => Promise.resolve(socket.join(rooms)));
+    socket.on('disconnect', this.onDisconnect);
     bindSocketEvents(socket, this.dispatcher);
     for (const feature of this.features) feature.connected?.(socket);
     // Last: an already expired token disconnects at once, and that releases what is set up
     // above; a later expiry is the sweep's.
     if (user.expiresAt * 1000 <= Date.now()) socket.disconnect(true);
-  }
-
-  handleDisconnect(socket: AppSocket): void {
-    this.release(socket);
   }
 
   onModuleDestroy(): void {
@@ -261,11 +261,8 @@ export class RealtimeGateway
     if (auth !== undefined) delete auth.token;
     delete socket.handshake.headers.authorization;
     if (user === null) throw new HandshakeRefused('unauthorized');
-    const slot = this.connections.acquire(user.userId);
-    if (slot === null) throw new TooManyConnections();
+    if (!this.connections.take(user.userId)) throw new TooManyConnections();
     socket.data.user = user;
-    const state: SocketState = { slot, released: false };
-    this.states.set(socket, state);
     const admitted: SocketFeature[] = [];
     try {
       for (const feature of this.features) {
@@ -275,18 +272,16 @@ export class RealtimeGateway
     } catch (err) {
       // The features admitted so far let go; the rest never held anything.
       for (const feature of admitted.reverse()) feature.released?.(socket);
-      state.released = true;
-      slot();
+      this.connections.give(user.userId);
       throw err;
     }
+    this.holding.add(socket);
   }
 
   /** Lets go of everything an admitted socket holds, once. */
   private release(socket: AppSocket): void {
-    const state = this.states.get(socket);
-    if (state === undefined || state.released) return;
-    state.released = true;
-    state.slot?.();
+    if (!this.holding.delete(socket)) return;
+    this.connections.give(socket.data.user.userId);
     for (const feature of [...this.features].reverse()) {
       try {
         feature.released?.(socket);

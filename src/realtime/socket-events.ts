@@ -47,3 +47,17 @@ export function bindSocketEvents(socket: AppSocket, dispatcher: SocketEventDispa
   // Socket.IO calls an `onAny` listener with the socket as `this` (its types do not say so).
   socket.onAny(dispatcher);
 }
+
+/**
+ * A socket's `disconnect` listener, one function for every socket (an emitter calls its listeners
+ * with itself as `this`). Nest's own disconnect hook (`OnGatewayDisconnect`) keeps, per socket, a
+ * `once` wrapper and two closures over the socket for its life; the adapter does not bind it (see
+ * ConfiguredIoAdapter.bindClientDisconnect).
+ */
+export function releaseOnDisconnect(
+  release: (socket: AppSocket) => void,
+): (this: AppSocket) => void {
+  return function onDisconnect(this: AppSocket): void {
+    release(this);
+  };
+}

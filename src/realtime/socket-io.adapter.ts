@@ -66,6 +66,14 @@ export class ConfiguredIoAdapter extends IoAdapter {
   }
 
   /**
+   * Not bound: Nest's hook keeps a `once` wrapper and two closures over the socket for each
+   * socket's life, to call `handleDisconnect`. The gateway listens for `disconnect` itself, with
+   * one function for every socket (releaseOnDisconnect), so no gateway may rely on
+   * `OnGatewayDisconnect`.
+   */
+  override bindClientDisconnect(): void {}
+
+  /**
    * One plain listener per event instead of Nest's per-socket RxJS pipeline (fromEvent, mergeMap,
    * takeUntil and their subscribers for every handler of every socket): that pipeline was about
    * 30 KiB of closures per idle socket, three quarters of our heap per connection, and a large
