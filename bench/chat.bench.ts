@@ -54,6 +54,9 @@ interface Step {
   /** CPU milliseconds per sent message: both server processes, and PostgreSQL + Redis. */
   serverCpuMs: number;
   depCpuMs: number;
+  /** depCpuMs split: PostgreSQL's part and Redis's. */
+  pgCpuMs: number;
+  redisCpuMs: number;
   /** The service's write batches on the sending instance: how many, mean rows, mean ms. */
   batches: number;
   batchRows: number;
@@ -111,7 +114,11 @@ async function step(
   };
   const serverCpu = (): number => side.a.cpuSeconds() + side.b.cpuSeconds();
   const batches0 = await side.batchStats();
-  const cpu0 = [serverCpu(), dependencyCpuSeconds()];
+  const cpu0 = [
+    serverCpu(),
+    dependencyCpuSeconds(['postgres']),
+    dependencyCpuSeconds(['redis-server']),
+  ];
   const total = Math.round(rate * STEP_SECONDS);
   const start = performance.now();
   const slow: number[] = [];
@@ -153,7 +160,11 @@ async function step(
   const deadline = performance.now() + 10_000;
   while (received < ok && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   const elapsed = (performance.now() - start) / 1000;
-  const cpu1 = [serverCpu(), dependencyCpuSeconds()];
+  const cpu1 = [
+    serverCpu(),
+    dependencyCpuSeconds(['postgres']),
+    dependencyCpuSeconds(['redis-server']),
+  ];
   const batches1 = await side.batchStats();
   const batches = batches1.count - batches0.count;
   const s = samples.summary();
@@ -180,7 +191,9 @@ async function step(
     p999: s.p999,
     max: s.max,
     serverCpuMs: round(((cpu1[0] - cpu0[0]) * 1000) / sent, 3),
-    depCpuMs: round(((cpu1[1] - cpu0[1]) * 1000) / sent, 3),
+    depCpuMs: round(((cpu1[1] - cpu0[1] + cpu1[2] - cpu0[2]) * 1000) / sent, 3),
+    pgCpuMs: round(((cpu1[1] - cpu0[1]) * 1000) / sent, 3),
+    redisCpuMs: round(((cpu1[2] - cpu0[2]) * 1000) / sent, 3),
     batches,
     batchRows: batches > 0 ? round((batches1.rows - batches0.rows) / batches) : 0,
     batchMs: batches > 0 ? round(((batches1.seconds - batches0.seconds) * 1000) / batches, 3) : 0,
@@ -250,7 +263,7 @@ async function run(
       steps.push(result);
       console.log(
         `  ${rate}/s: p50 ${result.p50} ms, p99 ${result.p99} ms, received ${result.received}/${result.sent}, ` +
-          `busy ${result.busy}, failed ${result.failed}, CPU/msg server ${result.serverCpuMs} ms, deps ${result.depCpuMs} ms, ` +
+          `busy ${result.busy}, failed ${result.failed}, CPU/msg server ${result.serverCpuMs} ms, deps ${result.depCpuMs} ms (PG ${result.pgCpuMs}, Redis ${result.redisCpuMs}), ` +
           `batches ${result.batches} (${result.batchRows} rows, ${result.batchMs} ms)`,
       );
       if (!sustained(result)) break; // past saturation; higher rates would only queue
