@@ -6,6 +6,7 @@ import helmet from 'helmet';
 import { HTTP_LOGGER, type RequestLogger } from '../logging/logging.module';
 import type { AppConfig } from '../config/config.schema';
 import { LifecycleService } from '../lifecycle/lifecycle.service';
+import { StreamRoutes } from '../realtime/stream-routes';
 import { adminPortGate } from './admin-port';
 import { HttpExceptionFilter, toErrorBody } from './http-exception.filter';
 import { rejectUnsafeText } from './safe-text';
@@ -60,6 +61,9 @@ export function configureHttp(app: INestApplication, config: AppConfig): void {
   // anyone else it would let a client pick its own IP, and so its own per-IP rate limit.
   expressApp.set('trust proxy', config.trustProxy.length > 0 ? config.trustProxy : false);
   expressApp.disable('x-powered-by');
+  // Long-lived streams are answered before Express (see StreamRoutes); Socket.IO, attached at
+  // init, wraps this in turn.
+  app.get(StreamRoutes).install(expressApp.getHttpServer());
   // First, so every response (refusals included) carries its X-Request-Id and gets its log line.
   expressApp.use(app.get<RequestLogger>(HTTP_LOGGER));
   // The OpenAPI UI's page carries inline styles; everything else gets none.

@@ -69,10 +69,15 @@ function rootLogger(config: AppConfig): Pino {
   });
 }
 
-/** The request id: X-Request-Id when it is sane, else a new one; echoed on the response. */
-function requestId(req: IncomingMessage, res: ServerResponse): string {
+/** The request id: X-Request-Id when it is sane, else a new one. */
+export function requestIdOf(req: IncomingMessage): string {
   const header = req.headers['x-request-id'];
-  const id = typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
+  return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
+}
+
+/** The same, echoed on the response. */
+function requestId(req: IncomingMessage, res: ServerResponse): string {
+  const id = requestIdOf(req);
   res.setHeader('X-Request-Id', id);
   return id;
 }
@@ -116,6 +121,30 @@ const LONG_LIVED = new Set([
   '/api/notifications/ndjson',
 ]);
 
+/** A stream's line when it ends: the fields pino-http's line has. */
+export function logStreamEnd(
+  logger: Pino,
+  req: IncomingMessage,
+  res: ServerResponse,
+  id: string,
+  started: number,
+): void {
+  if (!logger.isLevelEnabled('info')) return;
+  logger.info(
+    {
+      req: loggedRequest({
+        id,
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+      }),
+      res: { statusCode: res.statusCode },
+      responseTime: Date.now() - started,
+    },
+    'request completed',
+  );
+}
+
 function streamLogger(logger: Pino): RequestLogger {
   return (req, res, next) => {
     const id = requestId(req, res);
@@ -123,20 +152,7 @@ function streamLogger(logger: Pino): RequestLogger {
     const done = (): void => {
       res.removeListener('close', done);
       res.removeListener('finish', done);
-      if (!logger.isLevelEnabled('info')) return;
-      logger.info(
-        {
-          req: loggedRequest({
-            id,
-            method: req.method ?? '',
-            url: req.url ?? '',
-            headers: req.headers,
-          }),
-          res: { statusCode: res.statusCode },
-          responseTime: Date.now() - started,
-        },
-        'request completed',
-      );
+      logStreamEnd(logger, req, res, id, started);
     };
     res.on('close', done);
     res.on('finish', done);

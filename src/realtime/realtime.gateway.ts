@@ -57,9 +57,7 @@ const SWEEP_MS = 500;
  * see the server: they register a SocketFeature and emit through the edge.
  */
 @WebSocketGateway()
-export class RealtimeGateway
-  implements OnGatewayInit, OnGatewayConnection, OnModuleDestroy
-{
+export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnModuleDestroy {
   private readonly logger = new Logger('Realtime');
   private readonly features: SocketFeature[] = [];
   /** Every feature's client events, bound to each socket as it connects. */

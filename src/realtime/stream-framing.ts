@@ -14,6 +14,8 @@ import { jitteredRetryMs, SSE_HEADERS, sseComment, sseEvent, sseRetry } from './
 export interface StreamFraming {
   readonly transport: 'sse' | 'ndjson';
   readonly headers: Readonly<Record<string, string>>;
+  /** The same as one name/value list, the form `writeHead` takes without building an object. */
+  readonly headerList: readonly string[];
   /** The stream's first bytes, once it opens; `lastSeq` on the notification feed only. */
   opening(lastSeq: number | null): string;
   readonly heartbeat: string;
@@ -22,9 +24,13 @@ export interface StreamFraming {
   quote(q: Quote): string;
 }
 
+const listOf = (headers: Readonly<Record<string, string>>): readonly string[] =>
+  Object.entries(headers).flat();
+
 export const SSE_FRAMING: StreamFraming = {
   transport: 'sse',
   headers: SSE_HEADERS,
+  headerList: listOf(SSE_HEADERS),
   // A retry hint drawn per stream, so that a quiet stream still fires EventSource's `open`.
   opening: () => sseRetry(jitteredRetryMs()),
   heartbeat: sseComment('heartbeat'),
@@ -48,6 +54,7 @@ export const NDJSON_HEADERS: Readonly<Record<string, string>> = {
 export const NDJSON_FRAMING: StreamFraming = {
   transport: 'ndjson',
   headers: NDJSON_HEADERS,
+  headerList: listOf(NDJSON_HEADERS),
   opening: (lastSeq) => (lastSeq === null ? '' : line({ type: 'open', lastSeq })),
   heartbeat: line({ type: 'heartbeat' }),
   notification: (notification) => line({ type: 'notification', notification }),

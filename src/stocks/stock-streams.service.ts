@@ -1,48 +1,56 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { Bus, type Interest } from '../bus/bus';
 import { errorText } from '../common/background';
-import type { Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { InjectConfig, type AppConfig } from '../config/app.config';
 import { LifecycleService } from '../lifecycle/lifecycle.service';
 import { Metrics } from '../metrics/metrics.service';
-import { releaseRoutingState } from '../realtime/request-release';
-import { FramedEvent, type StreamFraming } from '../realtime/stream-framing';
-import type { Quote } from './quote';
+import {
+  NDJSON_FRAMING,
+  SSE_FRAMING,
+  FramedEvent,
+  type StreamFraming,
+} from '../realtime/stream-framing';
+import { StreamRoutes } from '../realtime/stream-routes';
+import { validStreamSymbols, type Quote } from './quote';
 import { StocksService } from './stocks.service';
 
 /**
  * One quote stream. While the socket accepts writes, frames go straight out; once it pushes back
  * (the client reads slower than quotes come), only the newest frame per symbol is kept and sent
  * when the socket drains. Memory per client is bounded by the socket buffer plus one frame per
- * symbol, whatever the client does.
+ * symbol, whatever the client does. It holds for hours, so it holds little: its symbols and their
+ * newest quote times side by side, and a map of held-back frames only while it is behind.
  */
 export class QuoteStreamClient {
   private blocked = false;
-  private readonly pending = new Map<string, string>();
-  /** The newest quote time offered per symbol: the snapshot and the live feed can overlap. */
-  private readonly newest = new Map<string, number>();
+  private pending: Map<string, string> | undefined;
+  /** The newest quote time offered, per symbol (same index): snapshot and live feed can overlap. */
+  private readonly newest: number[];
   private closed = false;
-  /** The symbols' bus channels this stream holds. */
-  interests: Interest[] = [];
 
   constructor(
-    readonly symbols: ReadonlySet<string>,
+    readonly symbols: readonly string[],
     readonly framing: StreamFraming,
-    private readonly res: Response,
-  ) {}
+    private readonly res: ServerResponse,
+  ) {
+    this.newest = symbols.map(() => -Infinity);
+  }
 
   /** Writes a quote in this stream's framing unless one at least as new was already offered. */
   offer(quote: FramedQuote, tsMs: number): boolean {
     const { symbol } = quote.value;
-    if ((this.newest.get(symbol) ?? -Infinity) >= tsMs) return false;
-    this.newest.set(symbol, tsMs);
+    const i = this.symbols.indexOf(symbol);
+    if (i < 0 || this.newest[i] >= tsMs) return false;
+    this.newest[i] = tsMs;
     return this.write(symbol, quote.in(this.framing));
   }
 
   private write(symbol: string, frame: string): boolean {
     if (this.closed) return false;
     if (this.blocked) {
-      this.pending.set(symbol, frame); // conflate: the newest price replaces the unsent one
+      // conflate: the newest price replaces the unsent one
+      (this.pending ??= new Map()).set(symbol, frame);
       return false;
     }
     if (!this.res.write(frame)) {
@@ -59,7 +67,7 @@ export class QuoteStreamClient {
 
   /** Frames held back right now (for metrics and tests). */
   pendingCount(): number {
-    return this.pending.size;
+    return this.pending?.size ?? 0;
   }
 
   /** Bytes written but not yet taken by the client's socket. */
@@ -74,17 +82,21 @@ export class QuoteStreamClient {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const interest of this.interests) interest.release();
-    this.pending.clear();
+    this.pending = undefined;
     if (!this.res.writableEnded) this.res.end();
   }
 
   private flush(): void {
     this.blocked = false;
-    const frames = [...this.pending.entries()];
-    this.pending.clear();
-    for (const [symbol, frame] of frames) this.write(symbol, frame);
+    const frames = this.pending;
+    this.pending = undefined;
+    if (frames !== undefined) for (const [symbol, frame] of frames) this.write(symbol, frame);
   }
+}
+
+interface SymbolClients {
+  clients: Set<QuoteStreamClient>;
+  interest: Interest;
 }
 
 /** A quote encoded at most once per framing, whatever the number of clients. */
@@ -98,7 +110,11 @@ const frameQuote = (framing: StreamFraming, quote: Quote): string => framing.quo
  */
 @Injectable()
 export class StockStreams implements OnModuleDestroy {
-  private readonly bySymbol = new Map<string, Set<QuoteStreamClient>>();
+  /**
+   * Per symbol streamed here: its local clients and the one hold on its bus channel they share
+   * (taken with the first client, let go with the last), rather than a hold per stream.
+   */
+  private readonly bySymbol = new Map<string, SymbolClients>();
   private readonly clients = new Set<QuoteStreamClient>();
   private readonly cleanups: Array<() => void> = [];
   private readonly heartbeat: NodeJS.Timeout;
@@ -110,8 +126,17 @@ export class StockStreams implements OnModuleDestroy {
     private readonly bus: Bus,
     private readonly lifecycle: LifecycleService,
     private readonly metrics: Metrics,
+    routes: StreamRoutes,
     @InjectConfig() config: AppConfig,
   ) {
+    routes.register({
+      path: '/api/stocks/stream',
+      take: (req, res, query, head) => this.take(SSE_FRAMING, req, res, query, head),
+    });
+    routes.register({
+      path: '/api/stocks/ndjson',
+      take: (req, res, query, head) => this.take(NDJSON_FRAMING, req, res, query, head),
+    });
     this.heartbeat = setInterval(() => {
       for (const client of this.clients) client.heartbeat();
     }, config.sse.heartbeatMs);
@@ -142,7 +167,7 @@ export class StockStreams implements OnModuleDestroy {
     this.cleanups.push(
       this.stocks.onLive((quotes) => this.fanOut(quotes)),
       this.lifecycle.onDrain(() => {
-        for (const client of this.clients) client.close();
+        for (const client of this.clients) this.release(client);
       }),
     );
   }
@@ -150,42 +175,62 @@ export class StockStreams implements OnModuleDestroy {
   onModuleDestroy(): void {
     clearInterval(this.heartbeat);
     for (const cleanup of this.cleanups) cleanup();
-    for (const client of this.clients) client.close();
+    for (const client of this.clients) this.release(client);
+  }
+
+  /**
+   * The stream route (before Express): a request whose symbols are valid and known is served
+   * here; anything else is left to the controller, which answers it with its 400.
+   */
+  private async take(
+    framing: StreamFraming,
+    req: IncomingMessage,
+    res: ServerResponse,
+    query: URLSearchParams,
+    head: readonly string[],
+  ): Promise<boolean> {
+    const symbols = validStreamSymbols(query);
+    if (symbols === null) return false;
+    if ((await this.stocks.isKnown(symbols)).length !== symbols.length) return false;
+    await this.open(symbols, framing, req, res, head);
+    return true;
   }
 
   /**
    * Subscribes to the symbols' channels, then sends a snapshot read after the subscription is
-   * made, then live quotes; a quote is never sent twice nor an older one after a newer.
+   * made, then live quotes; a quote is never sent twice nor an older one after a newer. `head`:
+   * headers to send with the 200 beyond the framing's (Express sets its own on the response).
    */
   async open(
     symbols: string[],
     framing: StreamFraming,
-    req: Request,
-    res: Response,
+    req: IncomingMessage,
+    res: ServerResponse,
+    head: readonly string[] = [],
   ): Promise<void> {
     // The client left while the request was checked: its `close` has been and gone.
     if (req.destroyed || res.destroyed) return;
-    res.writeHead(200, framing.headers);
-    releaseRoutingState(req);
+    res.writeHead(200, [...framing.headerList, ...head]);
     const first = framing.opening(null);
     if (first !== '') res.write(first);
-    const client = new QuoteStreamClient(new Set(symbols), framing, res);
+    const client = new QuoteStreamClient(symbols, framing, res);
     if (this.lifecycle.draining) {
       client.close();
       return;
     }
     this.clients.add(client);
-    client.interests = symbols.map((symbol) => this.bus.interest('quote', symbol));
+    const ready: Array<Promise<void>> = [];
     for (const symbol of symbols) {
-      let set = this.bySymbol.get(symbol);
-      if (set === undefined) {
-        set = new Set();
-        this.bySymbol.set(symbol, set);
+      let entry = this.bySymbol.get(symbol);
+      if (entry === undefined) {
+        entry = { clients: new Set(), interest: this.bus.interest('quote', symbol) };
+        this.bySymbol.set(symbol, entry);
       }
-      set.add(client);
+      entry.clients.add(client);
+      ready.push(entry.interest.ready);
     }
     req.on('close', () => this.release(client));
-    await Promise.all(client.interests.map((i) => i.ready));
+    await Promise.all(ready);
     if (client.isClosed) return;
     try {
       for (const quote of await this.stocks.latest(symbols))
@@ -196,19 +241,21 @@ export class StockStreams implements OnModuleDestroy {
     }
   }
 
+  /** Ends a stream and lets go of what it holds, once (its request's close comes after). */
   private release(client: QuoteStreamClient): void {
     client.close();
-    this.clients.delete(client);
+    if (!this.clients.delete(client)) return;
     for (const symbol of client.symbols) {
-      const set = this.bySymbol.get(symbol);
-      set?.delete(client);
-      if (set?.size === 0) this.bySymbol.delete(symbol);
+      const entry = this.bySymbol.get(symbol);
+      if (entry === undefined || !entry.clients.delete(client) || entry.clients.size > 0) continue;
+      this.bySymbol.delete(symbol);
+      entry.interest.release();
     }
   }
 
   private fanOut(quotes: Quote[]): void {
     for (const quote of quotes) {
-      const set = this.bySymbol.get(quote.symbol);
+      const set = this.bySymbol.get(quote.symbol)?.clients;
       if (set === undefined) continue;
       const framed = new FramedEvent(quote, frameQuote);
       const written = { sse: 0, ndjson: 0 };

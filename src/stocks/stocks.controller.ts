@@ -23,11 +23,11 @@ import {
   QuoteStreamQuery,
 } from './dto/stocks.dto';
 import { NDJSON_FRAMING, SSE_FRAMING, type StreamFraming } from '../realtime/stream-framing';
-import { SYMBOL_PATTERN } from './quote';
+import { releaseRoutingState } from '../realtime/request-release';
+import { MAX_STREAM_SYMBOLS, SYMBOL_PATTERN } from './quote';
 import { StockStreams } from './stock-streams.service';
 import { StocksService } from './stocks.service';
 
-const MAX_STREAM_SYMBOLS = 50;
 /** A feed's clock may run a little ahead of ours; further than this is a mistake. */
 const MAX_FUTURE_MS = 60_000;
 
@@ -46,7 +46,11 @@ export class StocksController {
     return { items: await this.stocks.all() };
   }
 
-  /** Live quotes over SSE: a snapshot per symbol at once, then every new quote. No login needed. */
+  /**
+   * Live quotes over SSE: a snapshot per symbol at once, then every new quote. No login needed.
+   * A valid request is served before Express (StockStreams' stream route); this answers the rest
+   * (bad or unknown symbols, other spellings of the path, requests while draining).
+   */
   @Public()
   @Get('stream')
   @EventStreamResponse('a quote event per symbol at once, then every new quote')
@@ -77,6 +81,7 @@ export class StocksController {
     const unknown = symbols.filter((s) => !known.has(s));
     if (unknown.length > 0) throw new BadRequestException(`unknown symbols: ${unknown.join(',')}`);
     await this.streams.open(symbols, framing, req, res);
+    releaseRoutingState(req);
   }
 
   @Public()

@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import type { AlertView } from '../alerts/alerts.views';
-import type { Quote } from '../quote';
+import { SYMBOL_LIST_PATTERN, type Quote } from '../quote';
 import { IsIn, IsISO8601, IsNumber, IsOptional, IsString, Matches, Max } from 'class-validator';
 import { IsPositive } from 'class-validator';
 
@@ -19,7 +19,7 @@ export class IngestQuoteDto {
 
 export class QuoteStreamQuery {
   @IsString()
-  @Matches(/^[A-Z0-9.,]{1,1000}$/, { message: 'symbols must be a comma-separated list of symbols' })
+  @Matches(SYMBOL_LIST_PATTERN, { message: 'symbols must be a comma-separated list of symbols' })
   symbols!: string;
 }
 
