@@ -89,6 +89,30 @@ describe('structured logs', () => {
     expect(app.output()).not.toContain(ticket.body.ticket);
   });
 
+  it('logs a quote stream (served before Express) once, when it ends, with its id', async () => {
+    const abort = new AbortController();
+    const res = await fetch(`${app.url}/api/stocks/stream?symbols=AAPL`, {
+      headers: { 'x-request-id': 'quote-stream.2', 'user-agent': 'log-test' },
+      signal: abort.signal,
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-request-id')).toBe('quote-stream.2');
+    const reader = res.body?.getReader();
+    await reader?.read();
+    expect(jsonLines(app).filter((l) => l.req?.id === 'quote-stream.2')).toEqual([]);
+    abort.abort();
+    await reader?.cancel().catch(() => undefined);
+    await app.waitForOutput(/"id":"quote-stream\.2"[^\n]*"statusCode"/);
+    const lines = jsonLines(app).filter((l) => l.req?.id === 'quote-stream.2');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      instance: app.id,
+      msg: 'request completed',
+      res: { statusCode: 200 },
+      req: { url: '/api/stocks/stream?symbols=AAPL', headers: { 'user-agent': 'log-test' } },
+    });
+  });
+
   it('makes up a request id when the given one is not sane', async () => {
     const res = await http(app.url, '/health/ready', { headers: { 'x-request-id': 'a b\tc' } });
     expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);

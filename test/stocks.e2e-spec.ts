@@ -136,6 +136,52 @@ describe('stocks with an external feed', () => {
     fifty.close();
   });
 
+  it('serves a valid stream before Express, and leaves every other request to its answers', async () => {
+    await ingest(app, 'FAST', 1);
+    // Served by the stream route: its own header set (no document policy; Express's helmet
+    // would add one), the request id echoed, and quotes as usual, in both framings.
+    const sse = await openSse(`${app.url}/api/stocks/stream?symbols=FAST`, {
+      'x-request-id': 'quote-stream.1',
+    });
+    expect(sse.status).toBe(200);
+    expect(sse.headers).toMatchObject({
+      'content-type': 'text/event-stream',
+      'x-request-id': 'quote-stream.1',
+      'x-content-type-options': 'nosniff',
+      'cross-origin-resource-policy': 'same-origin',
+    });
+    expect(sse.headers['content-security-policy']).toBeUndefined();
+    expect(JSON.parse((await sse.waitForEvents(1))[0].data)).toMatchObject({ symbol: 'FAST' });
+    const abort = new AbortController();
+    const nd = await fetch(`${app.url}/api/stocks/ndjson?symbols=FAST`, { signal: abort.signal });
+    expect(nd.status).toBe(200);
+    expect(nd.headers.get('content-type')).toBe('application/x-ndjson');
+    expect(nd.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(nd.headers.get('content-security-policy')).toBeNull();
+    abort.abort();
+    // Another spelling of the path is Express's, and still a stream (with helmet's headers).
+    const slash = await openSse(`${app.url}/api/stocks/stream/?symbols=FAST`);
+    expect(slash.status).toBe(200);
+    expect(slash.headers['content-security-policy']).toContain("default-src 'self'");
+    expect(JSON.parse((await slash.waitForEvents(1))[0].data)).toMatchObject({ symbol: 'FAST' });
+    // What the route does not take gets the controller's own 400s, word for word.
+    const cases: Array<[string, string | string[]]> = [
+      ['symbols=FAST&extra=1', ['property extra should not exist']],
+      ['symbols=FAST&symbols=FAST', ['symbols must be a string']],
+      ['symbols=FAST,NOPE', 'unknown symbols: NOPE'],
+    ];
+    for (const [qs, message] of cases) {
+      const res = await http<{ message: unknown }>(app.url, `/api/stocks/stream?${qs}`);
+      expect({ qs, status: res.status, message: res.body.message }).toEqual({
+        qs,
+        status: 400,
+        message: Array.isArray(message) ? expect.arrayContaining(message) : message,
+      });
+    }
+    sse.close();
+    slash.close();
+  });
+
   describe('price alerts', () => {
     it("creates, lists and deletes alerts; validates; hides other users' alerts as 404", async () => {
       await ingest(app, 'ALRT', 50);
