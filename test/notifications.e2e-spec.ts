@@ -58,6 +58,60 @@ describe('notifications on one instance', () => {
     await db?.drop();
   });
 
+  it('serves streams before Express on a token or a ticket, and leaves the rest to its answers', async () => {
+    const u = await registerUser(app.url);
+    await publish(app.url, { userIds: [u.user.id], title: 'first' });
+    // A bearer token: the stream route's header set (no document policy), the backlog after ?after.
+    const sse = await openSse(`${app.url}/api/notifications/stream?after=0`, {
+      authorization: `Bearer ${u.token}`,
+      'x-request-id': 'notif-stream.1',
+    });
+    expect(sse.status).toBe(200);
+    expect(sse.headers).toMatchObject({
+      'content-type': 'text/event-stream',
+      'x-request-id': 'notif-stream.1',
+      'x-content-type-options': 'nosniff',
+    });
+    expect(sse.headers['content-security-policy']).toBeUndefined();
+    const [first] = await sse.waitForEvents(1);
+    expect(JSON.parse(first.data)).toMatchObject({ seq: 1, title: 'first' });
+    // A ticket, spent on presentation: the second use is refused.
+    const ticket = await http<{ ticket: string }>(app.url, '/api/auth/stream-ticket', {
+      method: 'POST',
+      token: u.token,
+    });
+    const url = `${app.url}/api/notifications/ndjson?ticket=${encodeURIComponent(ticket.body.ticket)}`;
+    const abort = new AbortController();
+    const nd = await fetch(url, { signal: abort.signal });
+    expect(nd.status).toBe(200);
+    expect(nd.headers.get('content-type')).toBe('application/x-ndjson');
+    const reader = nd.body?.getReader();
+    const line = new TextDecoder().decode((await reader?.read())?.value);
+    expect(JSON.parse(line.split('\n')[0])).toEqual({ type: 'open', lastSeq: 1 });
+    abort.abort();
+    await reader?.cancel().catch(() => undefined);
+    const again = await http<{ message: unknown }>(app.url, url.slice(app.url.length));
+    expect(again.status).toBe(401);
+    // What the route does not take keeps the controller's answers.
+    const cases: Array<[string, number, string | string[]]> = [
+      ['after=x', 400, 'the cursor must be a non-negative integer'],
+      ['after=1&after=2', 400, ['after must be a string']],
+      ['after=0&other=1', 400, ['property other should not exist']],
+    ];
+    for (const [qs, status, message] of cases) {
+      const res = await http<{ message: unknown }>(app.url, `/api/notifications/stream?${qs}`, {
+        token: u.token,
+      });
+      expect({ qs, status: res.status, message: res.body.message }).toEqual({
+        qs,
+        status,
+        message: Array.isArray(message) ? expect.arrayContaining(message) : message,
+      });
+    }
+    expect((await http(app.url, '/api/notifications/stream')).status).toBe(401);
+    sse.close();
+  });
+
   describe('publish API', () => {
     it('creates one notification per user with gapless seqs, skipping unknown users', async () => {
       const [a, b] = await Promise.all([registerUser(app.url), registerUser(app.url)]);

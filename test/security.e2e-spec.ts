@@ -285,6 +285,8 @@ describe('authorisation, bad input and abuse', () => {
     await expect(connectSocket(app.url, u.token)).rejects.toThrow('too many connections');
     const sse = await http(app.url, '/api/notifications/stream', { token: u.token });
     expect(sse.status).toBe(429);
+    expect(sse.headers.get('retry-after')).toBe('1');
+    expect(sse.body).toMatchObject({ statusCode: 429, message: 'too many connections' });
     const poll = await http(app.url, '/api/notifications/wait?after=0&timeout=1', {
       token: u.token,
     });

@@ -14,6 +14,13 @@ interface ParserError {
   type?: unknown;
 }
 
+/** The Retry-After an error's answer carries, if any. */
+export function retryAfterOf(err: unknown, statusCode: number): string | undefined {
+  if (err instanceof TooManyRequestsException || err instanceof ServiceBusyException)
+    return String(Math.max(1, Math.ceil(err.retryAfterMs / 1000)));
+  return statusCode === 503 ? '5' : undefined;
+}
+
 /** Maps anything thrown into `{statusCode, error, message}`; never driver text or stacks. */
 export function toErrorBody(err: unknown): ErrorBody {
   if (err instanceof HttpException) {
@@ -95,9 +102,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
       res.end();
       return;
     }
-    if (err instanceof TooManyRequestsException || err instanceof ServiceBusyException)
-      res.setHeader('Retry-After', String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))));
-    else if (body.statusCode === 503) res.setHeader('Retry-After', '5');
+    const retryAfter = retryAfterOf(err, body.statusCode);
+    if (retryAfter !== undefined) res.setHeader('Retry-After', retryAfter);
     res.status(body.statusCode).json(body);
   }
 }

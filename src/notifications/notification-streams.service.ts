@@ -1,6 +1,5 @@
-import { releaseRoutingState } from '../realtime/request-release';
 import { Injectable, Logger, UnauthorizedException, type OnModuleDestroy } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuthUser } from '../auth/auth-user';
 import { SessionsService } from '../auth/sessions.service';
 import { Bus } from '../bus/bus';
@@ -90,15 +89,21 @@ export class NotificationStreams implements OnModuleDestroy {
     user: AuthUser,
     cursor: number | null,
     framing: StreamFraming,
-    req: Request,
-    res: Response,
+    req: IncomingMessage,
+    res: ServerResponse,
+    head: readonly string[] = [],
   ): Promise<void> {
     const slot = this.connections.acquire(user.userId);
     if (slot === null) throw new TooManyRequestsException(1000, 'too many connections');
     // A stream opens (200 and its first bytes) once the user's channel is subscribed: a client
     // that saw it open gets everything after that.
-    const sink = new StreamSink(user.userId, framing, res, cursor ?? 0, () =>
-      this.logger.warn(`closed an ${framing.transport} stream that stopped reading`),
+    const sink = new StreamSink(
+      user.userId,
+      framing,
+      res,
+      cursor ?? 0,
+      () => this.logger.warn(`closed an ${framing.transport} stream that stopped reading`),
+      head,
     );
     const open: OpenStream = {
       sessionId: user.sessionId,
@@ -124,7 +129,6 @@ export class NotificationStreams implements OnModuleDestroy {
       const lastSeq = await this.delivery.attach(sink);
       if (sink.isClosed) return; // ended while it opened (logout, drain, the client left)
       sink.open(lastSeq);
-      releaseRoutingState(req);
       open.opened = true;
       let from = cursor ?? lastSeq;
       if (from > lastSeq) {
@@ -154,7 +158,7 @@ export class NotificationStreams implements OnModuleDestroy {
     user: AuthUser,
     after: number,
     timeoutSeconds: number,
-    req: Request,
+    req: IncomingMessage,
   ): Promise<{ items: NotificationView[]; lastSeq: number }> {
     const slot = this.connections.acquire(user.userId);
     if (slot === null) throw new TooManyRequestsException(1000, 'too many connections');

@@ -27,6 +27,7 @@ import type { AuthUser } from '../auth/auth-user';
 import { ApiKeyAuth, CurrentUser, StreamAuth } from '../auth/auth.decorators';
 import { Metrics } from '../metrics/metrics.service';
 import { ExternalUsersService } from '../users/external-users.service';
+import { releaseRoutingState } from '../realtime/request-release';
 import { NDJSON_FRAMING, SSE_FRAMING } from '../realtime/stream-framing';
 import { parseCursor } from '../common/cursor';
 import {
@@ -102,6 +103,7 @@ export class NotificationsController {
     if (cursor === 'invalid')
       throw new BadRequestException('the cursor must be a non-negative integer');
     await this.streams.stream(user, cursor, SSE_FRAMING, req, res);
+    releaseRoutingState(req);
   }
 
   /** The same feed as the SSE stream, one JSON object per line, for fetch-stream readers. */
@@ -123,6 +125,7 @@ export class NotificationsController {
     if (cursor === 'invalid')
       throw new BadRequestException('the cursor must be a non-negative integer');
     await this.streams.stream(user, cursor, NDJSON_FRAMING, req, res);
+    releaseRoutingState(req);
   }
 
   @Get('unread-count')

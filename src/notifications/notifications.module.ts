@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { ChatModule } from '../chat/chat.module';
 import { UsersModule } from '../users/users.module';
 import { NotificationDelivery } from './notification-delivery';
+import { NotificationStreamRoutes } from './notification-stream.routes';
 import { NotificationStreams } from './notification-streams.service';
 import { NotificationsController } from './notifications.controller';
 import { NotificationsRepository } from './notifications.repository';
@@ -15,6 +16,7 @@ import { NotificationsService } from './notifications.service';
     NotificationsService,
     NotificationDelivery,
     NotificationStreams,
+    NotificationStreamRoutes,
   ],
   exports: [NotificationsService, NotificationsRepository],
 })

@@ -1,4 +1,4 @@
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import type { StreamFraming } from '../realtime/stream-framing';
 import type { EncodedNotification, NotificationSink } from './notification-delivery';
 
@@ -15,16 +15,20 @@ export class StreamSink implements NotificationSink {
   private lastWritten: number;
   private queue: EncodedNotification[] | null = [];
   private closed = false;
+  /** Headers beyond the framing's for the 200, kept only until it is sent. */
+  private head: readonly string[] | null;
 
   constructor(
     readonly userId: string,
     readonly framing: StreamFraming,
-    private readonly res: Response,
+    private readonly res: ServerResponse,
     cursor: number,
     private readonly onOverflow: () => void,
+    head: readonly string[] = [],
   ) {
     this.transport = framing.transport;
     this.lastWritten = cursor;
+    this.head = head;
   }
 
   get cursor(): number {
@@ -81,7 +85,8 @@ export class StreamSink implements NotificationSink {
    */
   open(lastSeq: number | null): void {
     if (this.res.headersSent || this.res.destroyed) return;
-    this.res.writeHead(200, this.framing.headers);
+    this.res.writeHead(200, [...this.framing.headerList, ...(this.head ?? [])]);
+    this.head = null;
     const first = this.framing.opening(lastSeq);
     if (first !== '') this.res.write(first);
   }

@@ -1,0 +1,80 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HttpException, Injectable } from '@nestjs/common';
+import { Authenticator } from '../auth/authenticator.service';
+import { parseCursor } from '../common/cursor';
+import { retryAfterOf, toErrorBody } from '../common/http-exception.filter';
+import { findUnsafeText } from '../common/safe-text';
+import { NDJSON_FRAMING, SSE_FRAMING, type StreamFraming } from '../realtime/stream-framing';
+import { StreamRoutes } from '../realtime/stream-routes';
+import { NotificationStreams } from './notification-streams.service';
+
+/**
+ * The notification streams' routes before Express (see StreamRoutes). A request is taken when
+ * its query is valid as it stands (at most one `after` and one `ticket`, nothing else) and it
+ * authenticates the way the controller's guard does: the bearer token, or a single-use ticket,
+ * spent on presentation. Before authentication everything is left to Express; after it, a
+ * spent ticket cannot be presented twice, so a refusal from here on (too many connections) is
+ * answered here, in the same error shape.
+ */
+@Injectable()
+export class NotificationStreamRoutes {
+  constructor(
+    private readonly auth: Authenticator,
+    private readonly streams: NotificationStreams,
+    routes: StreamRoutes,
+  ) {
+    routes.register({
+      path: '/api/notifications/stream',
+      take: (req, res, query, head) => this.take(SSE_FRAMING, req, res, query, head),
+    });
+    routes.register({
+      path: '/api/notifications/ndjson',
+      take: (req, res, query, head) => this.take(NDJSON_FRAMING, req, res, query, head),
+    });
+  }
+
+  private async take(
+    framing: StreamFraming,
+    req: IncomingMessage,
+    res: ServerResponse,
+    query: URLSearchParams,
+    head: readonly string[],
+  ): Promise<boolean> {
+    const params = new Map<string, string>();
+    for (const [key, value] of query) {
+      if ((key !== 'after' && key !== 'ticket') || params.has(key)) return false;
+      params.set(key, value);
+    }
+    if (findUnsafeText([...params.values()]) !== null) return false;
+    // Last-Event-ID (a reconnecting EventSource) wins over ?after, on SSE only.
+    const lastEventId = framing.transport === 'sse' ? req.headers['last-event-id'] : undefined;
+    const cursor = parseCursor(
+      typeof lastEventId === 'string' && lastEventId !== '' ? lastEventId : params.get('after'),
+    );
+    if (cursor === 'invalid' || Array.isArray(lastEventId)) return false;
+    let user = await this.auth.fromHeaders(req.headers);
+    const ticket = params.get('ticket');
+    if (ticket !== undefined) {
+      // Spent on presentation whatever else the request carries (as the guard does).
+      const fromTicket = await this.auth.fromTicket(ticket);
+      user ??= fromTicket;
+    }
+    // Refused: Express's guard says so (a spent or unknown ticket stays refused there).
+    if (user === null) return false;
+    try {
+      await this.streams.stream(user, cursor, framing, req, res, head);
+    } catch (err) {
+      if (!(err instanceof HttpException) || res.headersSent) throw err;
+      const body = toErrorBody(err);
+      const retryAfter = retryAfterOf(err, body.statusCode);
+      res.writeHead(body.statusCode, [
+        'Content-Type',
+        'application/json; charset=utf-8',
+        ...(retryAfter !== undefined ? ['Retry-After', retryAfter] : []),
+        ...head,
+      ]);
+      res.end(JSON.stringify(body));
+    }
+    return true;
+  }
+}
