@@ -29,6 +29,8 @@ const SWEEP_BATCH = 200;
 export class CallsService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('Calls');
   private sweeper: NodeJS.Timeout | null = null;
+  /** The sweep under way: one at a time, and shutdown waits for it before the pool closes. */
+  private sweeping: Promise<void> | null = null;
 
   constructor(
     private readonly calls: CallsRepository,
@@ -41,15 +43,20 @@ export class CallsService implements OnApplicationBootstrap, OnModuleDestroy {
   onApplicationBootstrap(): void {
     // Every instance sweeps: the instance that started a call may be gone by its timeout.
     const every = Math.min(5000, Math.max(250, Math.floor(this.config.calls.ringTimeoutMs / 4)));
-    this.sweeper = setInterval(
-      () => inBackground(this.logger, 'call sweep', () => this.sweep()),
-      every,
-    );
+    this.sweeper = setInterval(() => {
+      if (this.sweeping !== null) return;
+      inBackground(this.logger, 'call sweep', () => {
+        this.sweeping = this.sweep().finally(() => (this.sweeping = null));
+        return this.sweeping;
+      });
+    }, every);
     this.sweeper.unref();
   }
 
-  onModuleDestroy(): void {
+  async onModuleDestroy(): Promise<void> {
     if (this.sweeper !== null) clearInterval(this.sweeper);
+    // Its failure is the interval's to log; here it only has to be over.
+    await this.sweeping?.catch(() => undefined);
   }
 
   /**
