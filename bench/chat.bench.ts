@@ -18,7 +18,7 @@ import { renderChart } from './lib/chart';
 import { createDatabase, seedPairs, type BenchDatabase } from './lib/database';
 import { dependencyCpuSeconds, pinLoadClient } from './lib/machine';
 import { ratio, table, writeResult } from './lib/results';
-import { round, Samples } from './lib/stats';
+import { round, Samples, median } from './lib/stats';
 import { applyMigrations, startPeer, startService, type Server } from './lib/server';
 import { connectMany, SioClient } from './lib/sio-client';
 import { runScenario } from './lib/run';
@@ -294,16 +294,6 @@ async function run(
   }
 }
 
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((x, y) => x - y);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length === 0
-    ? Number.NaN
-    : sorted.length % 2 === 1
-      ? sorted[mid]
-      : round((sorted[mid - 1] + sorted[mid]) / 2);
-};
-
 type Figure = Exclude<keyof Step, 'rate'>;
 const FIGURES: Figure[] = [
   'sent',
@@ -329,7 +319,7 @@ function medianSteps(rounds: Step[][]): Array<Step & { rounds: number }> {
     const at = rounds.flatMap((steps) => steps.filter((s) => s.rate === rate));
     if (at.length === 0) return [];
     const m = { rate, rounds: at.length } as Step & { rounds: number };
-    for (const f of FIGURES) m[f] = median(at.map((s) => s[f]));
+    for (const f of FIGURES) m[f] = round(median(at.map((s) => s[f])), 3);
     return [m];
   });
 }

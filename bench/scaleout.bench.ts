@@ -11,7 +11,7 @@ import { REDIS_URL } from '../test/helpers/env';
 import { createDatabase, seedPairs } from './lib/database';
 import { dependencyCpuSeconds, pinLoadClient } from './lib/machine';
 import { ratio, table, writeResult } from './lib/results';
-import { round, Samples } from './lib/stats';
+import { round, Samples, median } from './lib/stats';
 import { applyMigrations, startPeer, startService, type Server } from './lib/server';
 import { connectMany, SioClient } from './lib/sio-client';
 import { runScenario } from './lib/run';
@@ -136,11 +136,6 @@ async function runRound(
     for (const c of [...senders, ...receivers]) c.close();
   }
 }
-
-const median = (values: number[]): number => {
-  const sorted = values.filter(Number.isFinite).sort((x, y) => x - y);
-  return sorted.length === 0 ? NaN : sorted[Math.floor(sorted.length / 2)];
-};
 
 async function main(): Promise<void> {
   pinLoadClient();

@@ -34,3 +34,11 @@ export const round = (n: number, digits = 2): number => Number(n.toFixed(digits)
 
 /** Resolves after `ms`; only for pacing load, never to wait for an outcome. */
 export const pace = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The middle finite value (the mean of the two middle ones for an even count); NaN for none. */
+export const median = (values: number[]): number => {
+  const sorted = values.filter(Number.isFinite).sort((x, y) => x - y);
+  const mid = Math.floor(sorted.length / 2);
+  if (sorted.length === 0) return Number.NaN;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
