@@ -46,15 +46,13 @@ export class StocksController {
     return { items: await this.stocks.all() };
   }
 
-  /**
-   * Live quotes over SSE: a snapshot per symbol at once, then every new quote. No login needed.
-   * A valid request is served before Express (StockStreams' stream route); this answers the rest
-   * (bad or unknown symbols, other spellings of the path, requests while draining).
-   */
+  /** Live quotes over SSE: a snapshot per symbol at once, then every new quote. No login needed. */
   @Public()
   @Get('stream')
   @EventStreamResponse('a quote event per symbol at once, then every new quote')
   stream(@Query() q: QuoteStreamQuery, @Req() req: Request, @Res() res: Response): Promise<void> {
+    // A valid request is served before Express (StockStreams' stream route); this and ndjson
+    // answer the rest: bad or unknown symbols, other spellings of the path, requests while draining.
     return this.openStream(q, SSE_FRAMING, req, res);
   }
 

@@ -18,6 +18,8 @@ export class IngestQuoteDto {
 }
 
 export class QuoteStreamQuery {
+  // The pattern spelled out for the OpenAPI document (the plugin reads only a regex literal).
+  @ApiProperty({ pattern: SYMBOL_LIST_PATTERN.source })
   @IsString()
   @Matches(SYMBOL_LIST_PATTERN, { message: 'symbols must be a comma-separated list of symbols' })
   symbols!: string;
