@@ -39,19 +39,29 @@ export function toAddressedNotifications(
   shared: Pick<NotificationView, 'kind' | 'title' | 'body' | 'data'>,
 ): AddressedNotification[] {
   const { kind, title, body, data } = shared;
-  return rows.map(([id, userId, seq, createdAt]) => ({
-    userId,
-    notification: {
-      id,
-      seq: Number(seq),
-      kind,
-      title,
-      body,
-      data,
-      createdAt: new Date(createdAt).toISOString(),
-      readAt: null,
-    },
-  }));
+  // The rows of one insert share their creation time (now() is the transaction's): it is
+  // converted once, not once per row of a 50,000-user fan-out, and held as one string.
+  let lastRaw: string | undefined;
+  let lastIso = '';
+  return rows.map(([id, userId, seq, createdAt]) => {
+    if (createdAt !== lastRaw) {
+      lastRaw = createdAt;
+      lastIso = new Date(createdAt).toISOString();
+    }
+    return {
+      userId,
+      notification: {
+        id,
+        seq: Number(seq),
+        kind,
+        title,
+        body,
+        data,
+        createdAt: lastIso,
+        readAt: null,
+      },
+    };
+  });
 }
 
 /** One created notification on the bus: who it is for, and what it is. */
