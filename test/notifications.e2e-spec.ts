@@ -91,7 +91,10 @@ describe('notifications on one instance', () => {
     abort.abort();
     await reader?.cancel().catch(() => undefined);
     const again = await http<{ message: unknown }>(app.url, url.slice(app.url.length));
-    expect(again.status).toBe(401);
+    expect({ status: again.status, body: again.body }).toEqual({
+      status: 401,
+      body: { statusCode: 401, error: 'Unauthorized', message: 'a valid access token is required' },
+    });
     // What the route does not take keeps the controller's answers.
     const cases: Array<[string, number, string | string[]]> = [
       ['after=x', 400, 'the cursor must be a non-negative integer'],

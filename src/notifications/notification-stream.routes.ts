@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HttpException, Injectable } from '@nestjs/common';
+import { HttpException, Injectable, Logger, UnauthorizedException } from '@nestjs/common';
+import type { AuthUser } from '../auth/auth-user';
+import { errorText } from '../common/background';
 import { Authenticator } from '../auth/authenticator.service';
 import { parseCursor } from '../common/cursor';
 import { retryAfterOf, toErrorBody } from '../common/http-exception.filter';
@@ -18,6 +20,8 @@ import { NotificationStreams } from './notification-streams.service';
  */
 @Injectable()
 export class NotificationStreamRoutes {
+  private readonly logger = new Logger('NotificationStreams');
+
   constructor(
     private readonly auth: Authenticator,
     private readonly streams: NotificationStreams,
@@ -54,27 +58,57 @@ export class NotificationStreamRoutes {
     if (cursor === 'invalid' || Array.isArray(lastEventId)) return false;
     let user = await this.auth.fromHeaders(req.headers);
     const ticket = params.get('ticket');
-    if (ticket !== undefined) {
-      // Spent on presentation whatever else the request carries (as the guard does).
+    // Nothing spent so far: a refusal or a failure is Express's to answer (its guard says so).
+    if (ticket === undefined) {
+      if (user === null) return false;
+      await this.serve(user, cursor, framing, req, res, head);
+      return true;
+    }
+    // A ticket is spent on presentation, whatever else the request carries (as the guard does),
+    // and cannot be presented twice: from here on every answer is given here.
+    try {
       const fromTicket = await this.auth.fromTicket(ticket);
       user ??= fromTicket;
+      if (user === null) throw new UnauthorizedException('a valid access token is required');
+      await this.serve(user, cursor, framing, req, res, head);
+    } catch (err) {
+      this.answerError(err, res, head);
     }
-    // Refused: Express's guard says so (a spent or unknown ticket stays refused there).
-    if (user === null) return false;
+    return true;
+  }
+
+  /** Opens the stream; a refusal before it opens (too many connections) is answered here. */
+  private async serve(
+    user: AuthUser,
+    cursor: number | null,
+    framing: StreamFraming,
+    req: IncomingMessage,
+    res: ServerResponse,
+    head: readonly string[],
+  ): Promise<void> {
     try {
       await this.streams.stream(user, cursor, framing, req, res, head);
     } catch (err) {
-      if (!(err instanceof HttpException) || res.headersSent) throw err;
-      const body = toErrorBody(err);
-      const retryAfter = retryAfterOf(err, body.statusCode);
-      res.writeHead(body.statusCode, [
-        'Content-Type',
-        'application/json; charset=utf-8',
-        ...(retryAfter !== undefined ? ['Retry-After', retryAfter] : []),
-        ...head,
-      ]);
-      res.end(JSON.stringify(body));
+      if (!(err instanceof HttpException)) throw err;
+      this.answerError(err, res, head);
     }
-    return true;
+  }
+
+  /** An error in the shape and with the status the exception filter gives it. */
+  private answerError(err: unknown, res: ServerResponse, head: readonly string[]): void {
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    const body = toErrorBody(err);
+    if (body.statusCode >= 500) this.logger.warn(`notification stream: ${errorText(err)}`);
+    const retryAfter = retryAfterOf(err, body.statusCode);
+    res.writeHead(body.statusCode, [
+      'Content-Type',
+      'application/json; charset=utf-8',
+      ...(retryAfter !== undefined ? ['Retry-After', retryAfter] : []),
+      ...head,
+    ]);
+    res.end(JSON.stringify(body));
   }
 }

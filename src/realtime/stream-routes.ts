@@ -1,4 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { parse as parseQuery } from 'node:querystring';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Logger as Pino } from 'pino';
 import { errorText } from '../common/background';
@@ -56,12 +57,22 @@ type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 export class StreamRoutes {
   private readonly logger = new Logger('StreamRoutes');
   private readonly routes = new Map<string, FastStreamRoute>();
+  /** Sent with every answer of a route, after the request id. */
+  private readonly headers: readonly string[];
 
   constructor(
     @Inject(PINO) private readonly pino: Pino,
     private readonly lifecycle: LifecycleService,
     @InjectConfig() private readonly config: AppConfig,
-  ) {}
+  ) {
+    // What Express's CORS middleware adds to a request without an Origin (one with an Origin is
+    // left to it): caches keep answers per Origin, and credentials are allowed.
+    const cors =
+      config.corsOrigins.length > 0
+        ? ['Vary', 'Origin', 'Access-Control-Allow-Credentials', 'true']
+        : [];
+    this.headers = [...cors, ...STREAM_SECURITY_HEADERS];
+  }
 
   register(route: FastStreamRoute): void {
     if (this.routes.has(route.path)) throw new Error(`stream route ${route.path} registered twice`);
@@ -90,11 +101,24 @@ export class StreamRoutes {
   ): { route: FastStreamRoute; query: URLSearchParams } | undefined {
     if (req.method !== 'GET' || this.routes.size === 0 || this.lifecycle.draining) return undefined;
     if (this.config.corsOrigins.length > 0 && req.headers.origin !== undefined) return undefined;
+    // A body (which Express would parse and might refuse) is not a stream request's.
+    const length = req.headers['content-length'];
+    if ((length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined)
+      return undefined;
     const url = req.url ?? '';
+    // Express reads a URL with a fragment differently (it drops it); leave those to it.
+    if (url.includes('#')) return undefined;
     const q = url.indexOf('?');
     const route = this.routes.get(q < 0 ? url : url.slice(0, q));
     if (route === undefined) return undefined;
-    return { route, query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)) };
+    // Parsed as Express 5's default query parser does (node:querystring, so `??a=1` has a key
+    // `?a`); a repeated key is an array there, which the routes' validation refuses: Express's.
+    const query = new URLSearchParams();
+    for (const [key, value] of Object.entries(parseQuery(q < 0 ? '' : url.slice(q + 1)))) {
+      if (typeof value !== 'string') return undefined;
+      query.append(key, value);
+    }
+    return { route, query };
   }
 
   private serve(
@@ -109,7 +133,7 @@ export class StreamRoutes {
     // Before `take`: a stream can open and end (a drain, the client gone) before it resolves.
     const logEnd = (): void => logStreamEnd(this.pino, req, res, id, started);
     res.once('close', logEnd);
-    route.take(req, res, query, ['X-Request-Id', id, ...STREAM_SECURITY_HEADERS]).then(
+    route.take(req, res, query, ['X-Request-Id', id, ...this.headers]).then(
       (taken) => {
         if (taken) return;
         res.off('close', logEnd);
