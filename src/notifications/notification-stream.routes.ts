@@ -6,7 +6,7 @@ import { Authenticator } from '../auth/authenticator.service';
 import { parseCursor } from '../common/cursor';
 import { retryAfterOf, toErrorBody } from '../common/http-exception.filter';
 import { findUnsafeText } from '../common/safe-text';
-import { NDJSON_FRAMING, SSE_FRAMING, type StreamFraming } from '../realtime/stream-framing';
+import type { StreamFraming } from '../realtime/stream-framing';
 import { StreamRoutes } from '../realtime/stream-routes';
 import { NotificationStreams } from './notification-streams.service';
 
@@ -27,14 +27,9 @@ export class NotificationStreamRoutes {
     private readonly streams: NotificationStreams,
     routes: StreamRoutes,
   ) {
-    routes.register({
-      path: '/api/notifications/stream',
-      take: (req, res, query, head) => this.take(SSE_FRAMING, req, res, query, head),
-    });
-    routes.register({
-      path: '/api/notifications/ndjson',
-      take: (req, res, query, head) => this.take(NDJSON_FRAMING, req, res, query, head),
-    });
+    routes.registerFeed('/api/notifications', (framing, ...request) =>
+      this.take(framing, ...request),
+    );
   }
 
   private async take(

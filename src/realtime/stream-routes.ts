@@ -6,6 +6,7 @@ import { errorText } from '../common/background';
 import { InjectConfig, type AppConfig } from '../config/app.config';
 import { LifecycleService } from '../lifecycle/lifecycle.service';
 import { logStreamEnd, PINO, requestIdOf } from '../logging/logging.module';
+import { NDJSON_FRAMING, SSE_FRAMING, type StreamFraming } from './stream-framing';
 
 /**
  * The security headers a stream response carries. Helmet's others (a content security policy,
@@ -77,6 +78,21 @@ export class StreamRoutes {
   register(route: FastStreamRoute): void {
     if (this.routes.has(route.path)) throw new Error(`stream route ${route.path} registered twice`);
     this.routes.set(route.path, route);
+  }
+
+  /** A feed's two framings, as every feed spells them: `<base>/stream` (SSE), `<base>/ndjson`. */
+  registerFeed(
+    base: string,
+    take: (
+      framing: StreamFraming,
+      ...request: Parameters<FastStreamRoute['take']>
+    ) => Promise<boolean>,
+  ): void {
+    for (const framing of [SSE_FRAMING, NDJSON_FRAMING])
+      this.register({
+        path: `${base}/${framing.transport === 'sse' ? 'stream' : 'ndjson'}`,
+        take: (...request) => take(framing, ...request),
+      });
   }
 
   /**

@@ -5,12 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { InjectConfig, type AppConfig } from '../config/app.config';
 import { LifecycleService } from '../lifecycle/lifecycle.service';
 import { Metrics } from '../metrics/metrics.service';
-import {
-  NDJSON_FRAMING,
-  SSE_FRAMING,
-  FramedEvent,
-  type StreamFraming,
-} from '../realtime/stream-framing';
+import { FramedEvent, type StreamFraming } from '../realtime/stream-framing';
 import { StreamRoutes } from '../realtime/stream-routes';
 import { validStreamSymbols, type Quote } from './quote';
 import { StocksService } from './stocks.service';
@@ -129,14 +124,7 @@ export class StockStreams implements OnModuleDestroy {
     routes: StreamRoutes,
     @InjectConfig() config: AppConfig,
   ) {
-    routes.register({
-      path: '/api/stocks/stream',
-      take: (req, res, query, head) => this.take(SSE_FRAMING, req, res, query, head),
-    });
-    routes.register({
-      path: '/api/stocks/ndjson',
-      take: (req, res, query, head) => this.take(NDJSON_FRAMING, req, res, query, head),
-    });
+    routes.registerFeed('/api/stocks', (framing, ...request) => this.take(framing, ...request));
     this.heartbeat = setInterval(() => {
       for (const client of this.clients) client.heartbeat();
     }, config.sse.heartbeatMs);
