@@ -39,20 +39,19 @@ export class NotificationStreamRoutes {
     query: URLSearchParams,
     head: readonly string[],
   ): Promise<boolean> {
-    const params = new Map<string, string>();
-    for (const [key, value] of query) {
-      if ((key !== 'after' && key !== 'ticket') || params.has(key)) return false;
-      params.set(key, value);
-    }
-    if (findUnsafeText([...params.values()]) !== null) return false;
+    // StreamRoutes hands over each parameter once (a repeated one is left to Express).
+    for (const key of query.keys()) if (key !== 'after' && key !== 'ticket') return false;
+    if (findUnsafeText([...query.values()]) !== null) return false;
     // Last-Event-ID (a reconnecting EventSource) wins over ?after, on SSE only.
     const lastEventId = framing.transport === 'sse' ? req.headers['last-event-id'] : undefined;
     const cursor = parseCursor(
-      typeof lastEventId === 'string' && lastEventId !== '' ? lastEventId : params.get('after'),
+      typeof lastEventId === 'string' && lastEventId !== ''
+        ? lastEventId
+        : (query.get('after') ?? undefined),
     );
     if (cursor === 'invalid' || Array.isArray(lastEventId)) return false;
     let user = await this.auth.fromHeaders(req.headers);
-    const ticket = params.get('ticket');
+    const ticket = query.get('ticket') ?? undefined;
     // Nothing spent so far: a refusal or a failure is Express's to answer (its guard says so).
     if (ticket === undefined) {
       if (user === null) return false;

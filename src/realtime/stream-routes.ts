@@ -31,7 +31,10 @@ export const STREAM_SECURITY_HEADERS: readonly string[] = [
 export interface FastStreamRoute {
   /** The exact path (no trailing slash, case as written); other spellings go to Express. */
   readonly path: string;
-  /** `head`: the name/value list to send with the 200, after the framing's own headers. */
+  /**
+   * `query`: each parameter once, parsed as Express parses it (a request that repeats one is
+   * Express's). `head`: the name/value list to send with the 200, after the framing's own headers.
+   */
   take(
     req: IncomingMessage,
     res: ServerResponse,
