@@ -159,6 +159,63 @@ describe('notifications across instances', () => {
     }
   });
 
+  it('delivers a fan-out to more users than one pipeline carries, each its own notification once, on the other instance', async () => {
+    // Above SCRIPT_PUBLISH_FROM channels in one publish: the bus sends them by script call.
+    const users = await Promise.all(Array.from({ length: 40 }, () => registerUser(a.url)));
+    const streams = await Promise.all(
+      users.map((u) =>
+        openSse(`${b.url}/api/notifications/stream`, { authorization: `Bearer ${u.token}` }),
+      ),
+    );
+    try {
+      await Promise.all(streams.map((s) => s.waitForRaw(/^retry: /m)));
+      const data = { quote: 'a "quoted" \\ word', list: [1, null] };
+      const res = await http<{ created: number }>(a.url, '/api/notifications', {
+        apiKey: TEST_API_KEY,
+        body: {
+          userIds: users.map((u) => u.user.id),
+          kind: 'system',
+          title: 'Fan "out"',
+          body: 'line\nnext </b>',
+          data,
+        },
+      });
+      expect(res.status).toBe(202);
+      expect(res.body.created).toBe(users.length);
+      for (const [i, sse] of streams.entries()) {
+        const [event] = await sse.waitForEvents(1);
+        const got = JSON.parse(event.data) as Notification;
+        const written = await query<{ id: string; seq: string }>(
+          db.url,
+          'SELECT id, seq FROM notifications WHERE user_id = $1',
+          [users[i].user.id],
+        );
+        expect(written).toHaveLength(1);
+        expect(got).toMatchObject({
+          id: written[0].id,
+          seq: 1,
+          kind: 'system',
+          title: 'Fan "out"',
+          body: 'line\nnext </b>',
+          data,
+          readAt: null,
+        });
+        expect(event.id).toBe('1');
+      }
+      // Exactly once: a sentinel to all of them comes next on every stream.
+      await publish(a.url, { userIds: users.map((u) => u.user.id), title: 'sentinel' });
+      for (const sse of streams) {
+        const events = await sse.waitForEvents(2);
+        expect(events.map((e) => (JSON.parse(e.data) as Notification).title)).toEqual([
+          'Fan "out"',
+          'sentinel',
+        ]);
+      }
+    } finally {
+      for (const s of streams) s.close();
+    }
+  });
+
   it('honours a stream ticket issued on one instance once, on the other', async () => {
     const u = await registerUser(a.url);
     const { body } = await http<{ ticket: string }>(a.url, '/api/auth/stream-ticket', {

@@ -1,9 +1,15 @@
 import { once } from 'node:events';
 import type { Redis } from 'ioredis';
 import { parseConfig } from '../src/config/config.schema';
+import { SCRIPT_PUBLISH_FROM, SCRIPT_PUBLISH_MAX } from '../src/bus/pubsub';
 import { RedisConnections } from '../src/redis/redis.connections';
 import { REDIS_URL, TEST_API_KEY, TEST_SECRET } from './helpers/env';
 import { uniquePrefix } from './helpers/instance';
+
+/** The script command StandalonePubSub defines on its publisher connection. */
+interface ScriptCommands {
+  rtPublishAll(...channelsAndMessages: string[]): Promise<number>;
+}
 
 /** The bus's publishes on one Redis (StandalonePubSub), against the real server. */
 describe('publishing several messages at once on one Redis', () => {
@@ -63,14 +69,72 @@ describe('publishing several messages at once on one Redis', () => {
     expect(received).toEqual(outgoing.map((o) => [o.channel, o.message]));
   });
 
-  it('answers each message with an error, never rejecting, when Redis cannot take them', async () => {
-    const down = await connect();
-    await down.close();
-    const outcome = await down.pubsub?.publishMany([
-      { channel: `${prefix}rt:room:{x}`, message: 'a', sharded: true },
-      { channel: `${prefix}rt:room:{y}`, message: 'b', sharded: true },
-    ]);
-    expect(outcome).toHaveLength(2);
-    for (const err of outcome ?? []) expect(err).toBeInstanceOf(Error);
+  it('sends a fan-out as script calls of at most SCRIPT_PUBLISH_MAX messages, in order, each answered null', async () => {
+    const count = 2 * SCRIPT_PUBLISH_MAX + 7;
+    const channels = Array.from({ length: 40 }, (_, i) => `${prefix}rt:user:{u${i}}`);
+    const outgoing = Array.from({ length: count }, (_, i) => ({
+      channel: channels[i % channels.length],
+      message: `fan-${i}`,
+      sharded: true,
+    }));
+    const received: Array<[string, string]> = [];
+    const allIn = new Promise<void>((resolve) =>
+      listener.pubsub?.onMessage((channel, message) => {
+        if (!message.startsWith('fan-')) return;
+        received.push([channel, message]);
+        if (received.length === count) resolve();
+      }),
+    );
+    for (const c of channels) await listener.pubsub?.subscribe(c, true);
+    const command = publisher.command as Redis & ScriptCommands;
+    const pipelines = jest.spyOn(command, 'pipeline');
+    const scripts = jest.spyOn(command, 'rtPublishAll');
+    expect(await publisher.pubsub?.publishMany(outgoing)).toEqual(outgoing.map(() => null));
+    expect(pipelines).not.toHaveBeenCalled();
+    expect(scripts).toHaveBeenCalledTimes(3);
+    expect(scripts.mock.calls.map((args) => args.length)).toEqual([2000, 2000, 14]);
+    pipelines.mockRestore();
+    scripts.mockRestore();
+    await allIn;
+    expect(received).toEqual(outgoing.map((o) => [o.channel, o.message]));
   });
+
+  it('still publishes by script after Redis forgot the script (SCRIPT FLUSH)', async () => {
+    const channel = `${prefix}rt:user:{flushed}`;
+    const outgoing = Array.from({ length: SCRIPT_PUBLISH_FROM }, (_, i) => ({
+      channel,
+      message: `again-${i}`,
+      sharded: true,
+    }));
+    const received: string[] = [];
+    const allIn = new Promise<void>((resolve) =>
+      listener.pubsub?.onMessage((c, message) => {
+        if (c !== channel) return;
+        received.push(message);
+        if (received.length === outgoing.length) resolve();
+      }),
+    );
+    await listener.pubsub?.subscribe(channel, true);
+    await publisher.command?.script('FLUSH');
+    expect(await publisher.pubsub?.publishMany(outgoing)).toEqual(outgoing.map(() => null));
+    await allIn;
+    expect(received).toEqual(outgoing.map((o) => o.message));
+  });
+
+  it.each([2, SCRIPT_PUBLISH_FROM + 1])(
+    'answers each of %i messages with an error, never rejecting, when Redis cannot take them',
+    async (count) => {
+      const down = await connect();
+      await down.close();
+      const outcome = await down.pubsub?.publishMany(
+        Array.from({ length: count }, (_, i) => ({
+          channel: `${prefix}rt:room:{x${i}}`,
+          message: 'a',
+          sharded: true,
+        })),
+      );
+      expect(outcome).toHaveLength(count);
+      for (const err of outcome ?? []) expect(err).toBeInstanceOf(Error);
+    },
+  );
 });

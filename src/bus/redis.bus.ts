@@ -130,28 +130,37 @@ export class RedisBus extends Bus {
     });
     // One write per channel, its events in publish order.
     const route = BUS_ROUTES[topic];
-    const byChannel = new Map<string, readonly unknown[]>();
-    if (route.family === 'control') byChannel.set(this.controlChannel, payloads);
+    const byChannel = new Map<string, Array<BusTopics[T]>>();
+    if (route.family === 'control') byChannel.set(this.controlChannel, [...payloads]);
     else
       for (const payload of payloads) {
         for (const [key, part] of route.split(payload)) {
           const channel = this.channel(route.family, key);
-          const list = byChannel.get(channel) as unknown[] | undefined;
+          const list = byChannel.get(channel);
           if (list === undefined) byChannel.set(channel, [part]);
           else list.push(part);
         }
       }
+    const encode: (part: BusTopics[T]) => string =
+      (route.family === 'control' ? undefined : route.encode) ?? JSON.stringify;
+    // The envelope's text ({k, o, t, then p or b}, as JSON.stringify of an Envelope writes it),
+    // with the head all channels of the batch share written once.
+    const head = `{"k":${JSON.stringify(topic)},"o":${this.originMarker}"t":${publishedAt},`;
+    const out: Outgoing[] = [];
     const sharded = route.family !== 'control';
-    const envelopes: Array<{ channel: string; envelope: Envelope }> = [];
-    for (const [channel, parts] of byChannel)
-      envelopes.push({
-        channel,
-        envelope:
+    for (const [channel, parts] of byChannel) {
+      try {
+        const message =
           parts.length === 1
-            ? { k: topic, o: this.instanceId, t: publishedAt, p: parts[0] }
-            : { k: topic, o: this.instanceId, t: publishedAt, b: parts },
-      });
-    this.sendMany(envelopes, sharded);
+            ? `${head}"p":${encode(parts[0])}}`
+            : `${head}"b":[${parts.map((part) => encode(part)).join(',')}]}`;
+        out.push({ channel, message, sharded });
+      } catch (err) {
+        this.counters.publishFailures++;
+        this.logFailure(`encode ${topic}`, err);
+      }
+    }
+    this.sendMany(out, topic);
   }
 
   subscribe<T extends BusTopic>(topic: T, handler: BusHandler<T>): () => void {
@@ -251,35 +260,29 @@ export class RedisBus extends Bus {
   }
 
   private send(channel: string, sharded: boolean, envelope: Envelope): void {
-    this.sendMany([{ channel, envelope }], sharded);
+    let message: string;
+    try {
+      message = JSON.stringify(envelope);
+    } catch (err) {
+      this.counters.publishFailures++;
+      this.logFailure(`encode ${envelope.k}`, err);
+      return;
+    }
+    this.sendMany([{ channel, message, sharded }], envelope.k);
   }
 
-  /** Encodes each envelope once and hands them to Redis together (one pipeline). */
-  private sendMany(
-    envelopes: ReadonlyArray<{ channel: string; envelope: Envelope }>,
-    sharded: boolean,
-  ): void {
-    const out: Outgoing[] = [];
-    const topics: string[] = [];
-    for (const { channel, envelope } of envelopes) {
-      try {
-        out.push({ channel, message: JSON.stringify(envelope), sharded });
-        topics.push(envelope.k);
-      } catch (err) {
-        this.counters.publishFailures++;
-        this.logFailure(`encode ${envelope.k}`, err);
-      }
-    }
+  /** Hands encoded messages of one topic to Redis together (one pipeline, or one script). */
+  private sendMany(out: readonly Outgoing[], topic: string): void {
     if (out.length === 0) return;
-    const failed = (i: number, err: unknown): void => {
+    const failed = (err: unknown): void => {
       this.counters.publishFailures++;
-      if (topics[i] !== CANARY) this.publishLost = true;
-      this.logFailure(`publish ${topics[i]}`, err);
+      if (topic !== CANARY) this.publishLost = true;
+      this.logFailure(`publish ${topic}`, err);
     };
     this.pubsub.publishMany(out).then(
-      (errors) => errors.forEach((err, i) => err !== null && failed(i, err)),
+      (errors) => errors.forEach((err) => err !== null && failed(err)),
       // publishMany resolves with each outcome; this keeps a broken implementation visible.
-      (err: unknown) => out.forEach((_, i) => failed(i, err)),
+      (err: unknown) => out.forEach(() => failed(err)),
     );
   }
 

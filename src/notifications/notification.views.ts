@@ -69,3 +69,60 @@ export interface AddressedNotification {
   userId: string;
   notification: NotificationView;
 }
+
+/** The fields the notifications of one insert share, and their JSON (the tail of each item's). */
+interface SharedTail {
+  kind: string;
+  title: string;
+  body: string;
+  data: Record<string, unknown>;
+  createdAt: string;
+  readAt: string | null;
+  json: string;
+}
+
+let lastTail: SharedTail | null = null;
+
+/** `,"kind":…,"readAt":…}}`: what follows an item's seq, as JSON.stringify writes it. */
+function sharedTailOf(n: NotificationView): string {
+  const t = lastTail;
+  if (
+    t !== null &&
+    t.kind === n.kind &&
+    t.title === n.title &&
+    t.body === n.body &&
+    t.data === n.data &&
+    t.createdAt === n.createdAt &&
+    t.readAt === n.readAt
+  )
+    return t.json;
+  const json = `,"kind":${JSON.stringify(n.kind)},"title":${JSON.stringify(n.title)},"body":${JSON.stringify(n.body)},"data":${JSON.stringify(n.data)},"createdAt":${JSON.stringify(n.createdAt)},"readAt":${JSON.stringify(n.readAt)}}}`;
+  lastTail = {
+    kind: n.kind,
+    title: n.title,
+    body: n.body,
+    data: n.data,
+    createdAt: n.createdAt,
+    readAt: n.readAt,
+    json,
+  };
+  return json;
+}
+
+/**
+ * `JSON.stringify({ items })`, the same text, built faster for a fan-out: the notifications of
+ * one insert share every field but id, user and seq (and their `data` is one object), so that
+ * shared part is encoded once per run of items that share it, not once per recipient. A
+ * 500,000-user reminder spent more time in JSON.stringify of those shared fields than in
+ * anything else of its publishing. Views are never changed once built, so a `data` object seen
+ * before still encodes as it did.
+ */
+export function encodeNotificationItems(p: { items: readonly AddressedNotification[] }): string {
+  let out = '{"items":[';
+  for (let i = 0; i < p.items.length; i++) {
+    const { userId, notification: n } = p.items[i];
+    if (i > 0) out += ',';
+    out += `{"userId":${JSON.stringify(userId)},"notification":{"id":${JSON.stringify(n.id)},"seq":${JSON.stringify(n.seq)}${sharedTailOf(n)}`;
+  }
+  return `${out}]}`;
+}
