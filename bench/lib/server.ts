@@ -191,7 +191,13 @@ export function startPeer(
   script: string,
   env: Record<string, string> = {},
 ): Promise<Server> {
-  return start({ name, args: [join('bench', 'peers', script)], env: { PORT: '0', ...env } });
+  return start({
+    name,
+    // For experiments: BENCH_PEER_NODE_FLAGS='--flag' gives every peer the same flags.
+    nodeFlags: (process.env.BENCH_PEER_NODE_FLAGS ?? '').split(' ').filter((f) => f !== ''),
+    args: [join('bench', 'peers', script)],
+    env: { PORT: '0', ...env },
+  });
 }
 
 /** Runs `fn` with a started server and stops the server however `fn` ends. */

@@ -57,3 +57,5 @@ http.listen(port, '127.0.0.1', () => {
     `listening on port ${typeof address === 'object' && address !== null ? address.port : port}`,
   );
 });
+// Exit normally on SIGTERM, so that BENCH_PROFILE_DIR's CPU profile is written as the service's is.
+process.once('SIGTERM', () => process.exit(0));
