@@ -10,6 +10,11 @@ import { publish } from './helpers/publish';
 import { connectSocket, EventLog, SocketPool } from './helpers/socket';
 import { waitUntil } from './helpers/wait';
 
+/** The part of Engine.IO's WebSocket transport this looks at; not in its public types. */
+interface WebSocketTransport {
+  transport: { socket?: { _receiver?: { _mask?: unknown } } };
+}
+
 /**
  * The socket edge in-process (real Postgres and Redis): one gateway owns handshakes and the
  * socket lifecycle, features plug in. Looks at the bus's held channels directly.
@@ -64,6 +69,13 @@ describe('socket edge (in-process)', () => {
         expect(held[0].handshake.auth).not.toHaveProperty('token');
         expect(held[0].handshake.headers).not.toHaveProperty('authorization');
         expect(JSON.stringify([held[0].handshake, held[0].data])).not.toContain(user.token);
+        // Nor does its WebSocket pin the buffer its frames came in (the CONNECT frame's, token
+        // included, until the client sent again): ws keeps the last frame's mask, a view into that
+        // buffer, only while it unmasks (ws 8.23; package.json overrides Engine.IO's older ws).
+        const receiver = (held[0].conn as unknown as WebSocketTransport).transport.socket
+          ?._receiver;
+        expect(receiver).toBeDefined();
+        expect(receiver?._mask).toBeUndefined();
       }
       // Both still act as their user.
       for (const socket of [viaAuth, viaHeader]) {
