@@ -71,15 +71,10 @@ export interface AddressedNotification {
 }
 
 /** The fields the notifications of one insert share, and their JSON (the tail of each item's). */
-interface SharedTail {
-  kind: string;
-  title: string;
-  body: string;
-  data: Record<string, unknown>;
-  createdAt: string;
-  readAt: string | null;
-  json: string;
-}
+type SharedTail = Pick<
+  NotificationView,
+  'kind' | 'title' | 'body' | 'data' | 'createdAt' | 'readAt'
+> & { json: string };
 
 let lastTail: SharedTail | null = null;
 
