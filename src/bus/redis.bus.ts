@@ -141,8 +141,15 @@ export class RedisBus extends Bus {
           else list.push(part);
         }
       }
-    const encode: (part: BusTopics[T]) => string =
+    const encoder: (part: BusTopics[T]) => string | undefined =
       (route.family === 'control' ? undefined : route.encode) ?? JSON.stringify;
+    // JSON.stringify gives undefined (not text) for what JSON cannot hold; such a part is
+    // refused here, counted and logged, rather than sent as text no receiver can parse.
+    const encode = (part: BusTopics[T]): string => {
+      const text = encoder(part);
+      if (typeof text !== 'string') throw new Error('the payload has no JSON form');
+      return text;
+    };
     // The envelope's text ({k, o, t, then p or b}, as JSON.stringify of an Envelope writes it),
     // with the head all channels of the batch share written once.
     const head = `{"k":${JSON.stringify(topic)},"o":${this.originMarker}"t":${publishedAt},`;

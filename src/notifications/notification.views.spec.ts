@@ -37,7 +37,8 @@ describe('encodeNotificationItems', () => {
         userId: 'u',
         notification: { ...first[0].notification, createdAt: '2027-01-01T00:00:00.000Z' },
       },
-      { userId: 'u', notification: { ...first[0].notification, kind: 'k', body: 'b', seq: 99 } },
+      { userId: 'u', notification: { ...first[0].notification, kind: 'k' } },
+      { userId: 'u', notification: { ...first[0].notification, body: 'b', seq: 99 } },
     ];
     const mixed = [first[0], ...other, first[1]];
     expect(encodeNotificationItems({ items: mixed })).toBe(JSON.stringify({ items: mixed }));

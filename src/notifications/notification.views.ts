@@ -110,7 +110,8 @@ function sharedTailOf(n: NotificationView): string {
  * shared part is encoded once per run of items that share it, not once per recipient. A
  * 500,000-user reminder spent more time in JSON.stringify of those shared fields than in
  * anything else of its publishing. Views are never changed once built, so a `data` object seen
- * before still encodes as it did.
+ * before still encodes as it did. It writes the fields of AddressedNotification and
+ * NotificationView, in their order, and nothing else: items are the views built here.
  */
 export function encodeNotificationItems(p: { items: readonly AddressedNotification[] }): string {
   let out = '{"items":[';
