@@ -1,4 +1,5 @@
 import type { NotificationView as Notification } from '@realtime-service/client';
+import { SCRIPT_PUBLISH_FROM } from '../src/bus/pubsub';
 import { createTestDatabase, query, type TestDatabase } from './helpers/database';
 import { TEST_API_KEY } from './helpers/env';
 import { http, registerUser } from './helpers/http';
@@ -160,8 +161,10 @@ describe('notifications across instances', () => {
   });
 
   it('delivers a fan-out to more users than one pipeline carries, each its own notification once, on the other instance', async () => {
-    // Above SCRIPT_PUBLISH_FROM channels in one publish: the bus sends them by script call.
-    const users = await Promise.all(Array.from({ length: 40 }, () => registerUser(a.url)));
+    // More user channels in one publish than SCRIPT_PUBLISH_FROM: the bus sends them by script.
+    const users = await Promise.all(
+      Array.from({ length: SCRIPT_PUBLISH_FROM + 8 }, () => registerUser(a.url)),
+    );
     const streams = await Promise.all(
       users.map((u) =>
         openSse(`${b.url}/api/notifications/stream`, { authorization: `Bearer ${u.token}` }),

@@ -139,6 +139,10 @@ async function start(options: StartOptions): Promise<Server> {
   };
 }
 
+/** Node and V8 flags from a space-separated environment variable (none when unset). */
+const flagsFrom = (name: string): string[] =>
+  (process.env[name] ?? '').split(' ').filter((f) => f !== '');
+
 export interface ServiceOptions {
   name: string;
   databaseUrl: string;
@@ -151,7 +155,7 @@ export function startService(options: ServiceOptions): Promise<Server> {
   return start({
     name: options.name,
     // For experiments: BENCH_SERVICE_NODE_FLAGS='--flag --other' (V8 and Node flags, measured).
-    nodeFlags: (process.env.BENCH_SERVICE_NODE_FLAGS ?? '').split(' ').filter((f) => f !== ''),
+    nodeFlags: flagsFrom('BENCH_SERVICE_NODE_FLAGS'),
     args: ['dist/main.js'],
     env: {
       PORT: '0',
@@ -194,7 +198,7 @@ export function startPeer(
   return start({
     name,
     // For experiments: BENCH_PEER_NODE_FLAGS='--flag' gives every peer the same flags.
-    nodeFlags: (process.env.BENCH_PEER_NODE_FLAGS ?? '').split(' ').filter((f) => f !== ''),
+    nodeFlags: flagsFrom('BENCH_PEER_NODE_FLAGS'),
     args: [join('bench', 'peers', script)],
     env: { PORT: '0', ...env },
   });

@@ -40,7 +40,8 @@ const PUBLISH_ALL = `
 for i = 1, #ARGV, 2 do redis.call('PUBLISH', ARGV[i], ARGV[i + 1]) end
 return #ARGV / 2`;
 
-interface PublishCommands {
+/** The script StandalonePubSub defines on its publisher connection, as a command. */
+export interface PublishCommands {
   rtPublishAll(...channelsAndMessages: string[]): Promise<number>;
 }
 
