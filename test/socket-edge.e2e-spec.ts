@@ -52,22 +52,34 @@ describe('socket edge (in-process)', () => {
     ).toThrow('socket event room:join registered by chat and impostor');
   });
 
-  it('keeps no credential on an admitted socket, whether the token came in auth or a header', async () => {
+  it('keeps no credential on an admitted socket, whether the token came in auth, a header or a cookie', async () => {
     // One connection per user here: a user for each way of sending the token.
-    const [alice, carol] = [await registerUser(service.url), await registerUser(service.url)];
+    const [alice, carol, dave] = [
+      await registerUser(service.url),
+      await registerUser(service.url),
+      await registerUser(service.url),
+    ];
     const viaAuth = await sockets.connect(service.url, alice.token);
     const viaHeader = await connectSocket(service.url, undefined, {
       extraHeaders: { authorization: `Bearer ${carol.token}` },
     });
+    const viaCookie = await connectSocket(service.url, undefined, {
+      extraHeaders: { cookie: `theme=dark; access_token=${dave.token}` },
+    });
     try {
       const server = service.app.get(RealtimeGateway)['server'];
-      for (const user of [alice, carol]) {
+      for (const user of [alice, carol, dave]) {
         const held = [...(server?.sockets.sockets.values() ?? [])].filter(
           (s) => s.data.user?.userId === user.user.id,
         );
         expect(held).toHaveLength(1);
         expect(held[0].handshake.auth).not.toHaveProperty('token');
         expect(held[0].handshake.headers).not.toHaveProperty('authorization');
+        expect(held[0].handshake.headers).not.toHaveProperty('cookie');
+        // Engine.IO keeps the upgrade request for the connection's life: its raw header list
+        // (names and values as they came) no longer has the credential either.
+        expect(held[0].request.rawHeaders.join('\n')).not.toContain(user.token);
+        expect(held[0].request.rawHeaders).toContain('Host');
         expect(JSON.stringify([held[0].handshake, held[0].data])).not.toContain(user.token);
         // Nor does its WebSocket pin the buffer its frames came in (the CONNECT frame's, token
         // included, until the client sent again): ws keeps the last frame's mask, a view into that
@@ -78,12 +90,13 @@ describe('socket edge (in-process)', () => {
         expect(receiver?._mask).toBeUndefined();
       }
       // Both still act as their user.
-      for (const socket of [viaAuth, viaHeader]) {
+      for (const socket of [viaAuth, viaHeader, viaCookie]) {
         const ack = await socket.emitWithAck('room:presence', { roomId: randomUUID() });
         expect(ack).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
       }
     } finally {
       viaHeader.close();
+      viaCookie.close();
     }
   });
 

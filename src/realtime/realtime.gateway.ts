@@ -254,10 +254,7 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnMo
   private async handshake(socket: AppSocket): Promise<void> {
     const auth = socket.handshake.auth as Record<string, unknown> | undefined;
     const user = await this.auth.fromHeaders(socket.handshake.headers, auth?.token);
-    // The credential has done its work: the socket does not hold it for its life (a token is
-    // most of what an idle socket's handshake keeps, and no later code may read it).
-    if (auth !== undefined) delete auth.token;
-    delete socket.handshake.headers.authorization;
+    forgetHandshakeCredentials(socket);
     if (user === null) throw new HandshakeRefused('unauthorized');
     if (!this.connections.take(user.userId)) throw new TooManyConnections();
     socket.data.user = user;
@@ -296,3 +293,25 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnMo
       if (room.startsWith(prefix)) yield room.slice(prefix.length);
   }
 }
+
+/**
+ * The credential has done its work once the handshake is authenticated: the socket does not hold
+ * it for its life, and no later code may read it. It is deleted from the handshake's auth and
+ * headers (the Authorization header or the access cookie; nothing after the handshake reads
+ * either) and from the upgrade request's raw header list: Engine.IO keeps that request as long as
+ * the connection lasts (`conn.request`, and its upgrade response's close listener).
+ */
+function forgetHandshakeCredentials(socket: AppSocket): void {
+  const auth = socket.handshake.auth as Record<string, unknown> | undefined;
+  if (auth !== undefined) delete auth.token;
+  const headers = socket.handshake.headers;
+  delete headers.authorization;
+  delete headers.cookie;
+  // Name and value alternate; a polling socket's request may already be gone.
+  const raw: string[] | undefined = (socket.request as { rawHeaders?: string[] } | undefined)
+    ?.rawHeaders;
+  for (let i = (raw?.length ?? 0) - 2; raw !== undefined && i >= 0; i -= 2)
+    if (CREDENTIAL_HEADER.test(raw[i])) raw.splice(i, 2);
+}
+
+const CREDENTIAL_HEADER = /^(authorization|cookie)$/i;
