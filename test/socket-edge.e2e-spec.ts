@@ -89,7 +89,7 @@ describe('socket edge (in-process)', () => {
         expect(receiver).toHaveProperty('_mask');
         expect(receiver?._mask).toBeUndefined();
       }
-      // Both still act as their user.
+      // All three still act as their user.
       for (const socket of [viaAuth, viaHeader, viaCookie]) {
         const ack = await socket.emitWithAck('room:presence', { roomId: randomUUID() });
         expect(ack).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });

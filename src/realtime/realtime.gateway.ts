@@ -307,11 +307,9 @@ function forgetHandshakeCredentials(socket: AppSocket): void {
   const headers = socket.handshake.headers;
   delete headers.authorization;
   delete headers.cookie;
-  // Name and value alternate; a polling socket's request may already be gone.
-  const raw: string[] | undefined = (socket.request as { rawHeaders?: string[] } | undefined)
-    ?.rawHeaders;
-  for (let i = (raw?.length ?? 0) - 2; raw !== undefined && i >= 0; i -= 2)
-    if (CREDENTIAL_HEADER.test(raw[i])) raw.splice(i, 2);
+  // Names and values alternate. Socket.IO itself treats the request as optional.
+  const raw = (socket.request as { rawHeaders?: string[] } | undefined)?.rawHeaders ?? [];
+  for (let i = raw.length - 2; i >= 0; i -= 2) if (CREDENTIAL_HEADER.test(raw[i])) raw.splice(i, 2);
 }
 
 const CREDENTIAL_HEADER = /^(authorization|cookie)$/i;
