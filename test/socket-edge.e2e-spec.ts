@@ -100,6 +100,34 @@ describe('socket edge (in-process)', () => {
     }
   });
 
+  it('binds one event listener list that every socket shares, and every socket still acts', async () => {
+    // One connection per user here, as above.
+    const users = [
+      await registerUser(service.url),
+      await registerUser(service.url),
+      await registerUser(service.url),
+    ];
+    const clients = [];
+    for (const user of users) clients.push(await sockets.connect(service.url, user.token));
+    const server = service.app.get(RealtimeGateway)['server'];
+    const ids = users.map((u) => u.user.id);
+    const held = [...(server?.sockets.sockets.values() ?? [])].filter((s) =>
+      ids.includes(s.data.user?.userId ?? ''),
+    );
+    expect(held).toHaveLength(3);
+    // The same array, not three equal ones: a list per socket was memory bare Socket.IO does not
+    // spend. It holds the one dispatcher, and nothing can be pushed into it by one socket.
+    const lists = new Set(held.map((s) => s.listenersAny()));
+    expect(lists.size).toBe(1);
+    const [list] = [...lists];
+    expect(list).toHaveLength(1);
+    expect(Object.isFrozen(list)).toBe(true);
+    for (const socket of clients) {
+      const ack = await socket.emitWithAck('room:presence', { roomId: randomUUID() });
+      expect(ack).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+    }
+  });
+
   it("delivers a user's notifications through the socket's sink, in seq order, once", async () => {
     const alice = await registerUser(service.url);
     const socket = await sockets.connect(service.url, alice.token);

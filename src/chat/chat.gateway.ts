@@ -34,8 +34,6 @@ export class ChatGateway implements SocketFeature, OnModuleDestroy {
    */
   private readonly typingSent = new RateWindow(TYPING_PER_SECOND, 1000);
   private readonly typingDelivered = new RateWindow(TYPING_PER_SECOND, 1000);
-  /** Connected sockets, counted in presence (an admitted socket may never connect). */
-  private readonly counted = new WeakSet<AppSocket>();
   /** The room channels this instance holds: one per room with a local socket in it. */
   private readonly roomInterests = new Map<string, Interest>();
   /** Orders each room's messages for this instance's sockets; see Sequencer. */
@@ -105,13 +103,15 @@ export class ChatGateway implements SocketFeature, OnModuleDestroy {
   }
 
   connected(socket: AppSocket): void {
-    this.counted.add(socket);
+    socket.data.present = true;
     this.presence.connected(socket.data.user.userId);
   }
 
   released(socket: AppSocket): void {
     // Presence counts connected sockets only; one admitted and never connected was not counted.
-    if (this.counted.delete(socket)) this.presence.disconnected(socket.data.user.userId);
+    if (socket.data.present !== true) return;
+    socket.data.present = false;
+    this.presence.disconnected(socket.data.user.userId);
   }
 
   join(socket: AppSocket, payload: unknown): Promise<Ack<{ room: RoomView; lastSeq: number }>> {

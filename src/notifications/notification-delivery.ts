@@ -29,13 +29,16 @@ export interface NotificationSink {
 class SocketSink implements NotificationSink {
   readonly transport = 'socket' as const;
   readonly userId: string;
+  /** Private by the language, so `socket.data` (which holds the sink) stays plain, acyclic data. */
+  readonly #socket: AppSocket;
 
-  constructor(private readonly socket: AppSocket) {
+  constructor(socket: AppSocket) {
+    this.#socket = socket;
     this.userId = socket.data.user.userId;
   }
 
   write({ value }: EncodedNotification): void {
-    this.socket.emit('notification', value);
+    this.#socket.emit('notification', value);
   }
 }
 
@@ -63,8 +66,6 @@ export class NotificationDelivery implements SocketFeature, OnModuleDestroy {
    * here. Everything addressed to a user travels on it (notifications, a room left elsewhere).
    */
   private readonly interests = new Map<string, Interest>();
-  /** Each admitted socket's sink. */
-  private readonly socketSinks = new WeakMap<AppSocket, NotificationSink>();
   private readonly unsubscribe: () => void;
   private readonly stopResync: () => void;
   private readonly sequencer = new Sequencer<NotificationView>({
@@ -105,13 +106,13 @@ export class NotificationDelivery implements SocketFeature, OnModuleDestroy {
       this.logger.warn(`socket refused, notification cursor unreadable: ${errorText(err)}`);
       throw new HandshakeRefused(isDatabaseUnavailable(err) ? 'unavailable' : 'internal error');
     }
-    this.socketSinks.set(socket, sink);
+    socket.data.sink = sink;
   }
 
   released(socket: AppSocket): void {
-    const sink = this.socketSinks.get(socket);
-    if (sink === undefined) return;
-    this.socketSinks.delete(socket);
+    const sink = socket.data.sink;
+    if (!(sink instanceof SocketSink)) return;
+    socket.data.sink = undefined;
     this.detach(sink);
   }
 

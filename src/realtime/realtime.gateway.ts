@@ -64,11 +64,6 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnMo
   private readonly handlers = new Map<string, SocketEventHandler>();
   /** The one listener every socket's events go through (see socketEventDispatcher). */
   private readonly dispatcher = socketEventDispatcher(this.handlers, this.logger);
-  /**
-   * Admitted sockets that still hold their connection slot and what the features keep for them:
-   * leaving this set is what makes the release happen once.
-   */
-  private readonly holding = new WeakSet<AppSocket>();
   /** One disconnect listener for every socket (see releaseOnDisconnect). */
   private readonly onDisconnect = releaseOnDisconnect((socket) => this.release(socket));
   private readonly cleanups: Array<() => void> = [];
@@ -144,6 +139,11 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnMo
       }),
     );
     server.use((socket, next) => {
+      // Bound before the handshake's first await: Socket.IO delivers no event before the socket
+      // connects, and a listener added while V8 still sizes new Socket objects becomes one of
+      // their own fields; added after the first few handshakes finished, it went to a separate
+      // property array, allocated for every socket.
+      bindSocketEvents(socket, this.dispatcher);
       this.handshake(socket).then(
         () => {
           next();
@@ -175,7 +175,7 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnMo
 
   handleConnection(socket: AppSocket): void {
     const user = (socket.data as Partial<SocketData>).user;
-    if (!this.holding.has(socket) || user === undefined) {
+    if (socket.data.held !== true || user === undefined) {
       socket.disconnect(true);
       return;
     }
@@ -186,7 +186,6 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnMo
     // The in-process adapter joins synchronously; the promise type is the adapter interface's.
     inBackground(this.logger, 'socket join', () => Promise.resolve(socket.join(rooms)));
     socket.on('disconnect', this.onDisconnect);
-    bindSocketEvents(socket, this.dispatcher);
     for (const feature of this.features) feature.connected?.(socket);
     // Last: an already expired token disconnects at once, and that releases what is set up
     // above; a later expiry is the sweep's.
@@ -270,12 +269,14 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnMo
       this.connections.give(user.userId);
       throw err;
     }
-    this.holding.add(socket);
+    // Leaving this state is what makes the release happen once.
+    socket.data.held = true;
   }
 
   /** Lets go of everything an admitted socket holds, once. */
   private release(socket: AppSocket): void {
-    if (!this.holding.delete(socket)) return;
+    if (socket.data.held !== true) return;
+    socket.data.held = false;
     this.connections.give(socket.data.user.userId);
     for (const feature of [...this.features].reverse()) {
       try {

@@ -2,8 +2,19 @@ import type { Server, Socket } from 'socket.io';
 import type { AuthUser } from '../auth/auth-user';
 import type { ClientToServerEvents, ServerToClientEvents } from '../contracts';
 
+/**
+ * What the edge and the features keep for a socket, on the socket itself: a WeakSet or WeakMap
+ * entry per socket per feature cost more heap than an idle bare Socket.IO socket holds beyond
+ * ours, while these few fields fit in the data object's own slots. Each slot has one owner.
+ */
 export interface SocketData {
   user: AuthUser;
+  /** The edge's: admitted and still holding its connection slot; cleared by the one release. */
+  held?: boolean;
+  /** Chat's: counted in presence (an admitted socket may never connect). */
+  present?: boolean;
+  /** Notifications': the socket's sink, typed by its owner (the edge never reads it). */
+  sink?: unknown;
 }
 
 /**

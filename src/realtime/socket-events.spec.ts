@@ -6,15 +6,14 @@ import { bindSocketEvents, socketEventDispatcher, type SocketEventHandler } from
 
 const logger = { error: jest.fn() } as unknown as Logger;
 
-/** What Socket.IO does with an `onAny` listener: calls it with the socket as `this`. */
+/**
+ * What Socket.IO 4.8's `onevent` does with its `onAny` listeners: copies the list and calls each
+ * with the socket as `this` (test/socket-edge checks real sockets share the one list).
+ */
 class AnySocket extends EventEmitter {
-  private readonly any: Array<(...args: unknown[]) => void> = [];
-  onAny(listener: (...args: unknown[]) => void): this {
-    this.any.push(listener);
-    return this;
-  }
+  _anyListeners?: ReadonlyArray<(...args: unknown[]) => void>;
   receive(...args: unknown[]): void {
-    for (const listener of this.any) listener.apply(this, args);
+    for (const listener of (this._anyListeners ?? []).slice()) listener.apply(this, args);
   }
 }
 

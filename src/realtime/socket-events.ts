@@ -19,7 +19,7 @@ export type SocketEventDispatcher = (this: AppSocket, event: unknown, ...args: u
  * without one is still handled (a send is stored); its answer has nowhere to go. An event no
  * feature handles is ignored.
  *
- * One function for every socket (Socket.IO passes the socket as `this`), bound with `onAny`: a
+ * One function for every socket (Socket.IO passes the socket as `this`), as its `onAny` listener: a
  * listener per event per socket was a closure each, a dozen per idle socket, and the largest
  * thing an idle socket held beyond what bare Socket.IO holds.
  */
@@ -42,10 +42,29 @@ export function socketEventDispatcher(
   };
 }
 
-/** Binds the dispatcher to a socket: one listener, the same for every socket. */
+/** Socket.IO's own field behind `onAny`; `listenersAny()` returns it. */
+interface AnyListenerField {
+  _anyListeners?: readonly SocketEventDispatcher[];
+}
+
+/** The one-entry listener list every socket shares, per dispatcher (one per server). */
+const listenerLists = new WeakMap<SocketEventDispatcher, readonly SocketEventDispatcher[]>();
+
+/**
+ * Binds the dispatcher to a socket: one listener, the same for every socket, in one frozen list
+ * that every socket shares. `socket.onAny` would push it into a new array per socket, whose
+ * backing store (17 slots, about 150 bytes) was the largest single thing an idle socket held
+ * beyond a bare Socket.IO socket. Socket.IO only reads the list (it copies it per event); a
+ * frozen list makes a later `onAny`/`offAny` on one socket throw instead of changing them all,
+ * and nothing here calls either.
+ */
 export function bindSocketEvents(socket: AppSocket, dispatcher: SocketEventDispatcher): void {
-  // Socket.IO calls an `onAny` listener with the socket as `this` (its types do not say so).
-  socket.onAny(dispatcher);
+  let list = listenerLists.get(dispatcher);
+  if (list === undefined) {
+    list = Object.freeze([dispatcher]);
+    listenerLists.set(dispatcher, list);
+  }
+  (socket as unknown as AnyListenerField)._anyListeners = list;
 }
 
 /**
