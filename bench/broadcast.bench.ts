@@ -5,6 +5,7 @@
  * bare Socket.IO server doing a room broadcast of a message object of the same shape, driven by
  * the same client; the service also persists each message and passes it through its Redis bus.
  */
+import { randomUUID } from 'node:crypto';
 import { withDatabase, seedRoom, seedUsers } from './lib/database';
 import { pinLoadClient } from './lib/machine';
 import { median, round } from './lib/stats';
@@ -146,7 +147,8 @@ async function main(): Promise<void> {
       );
     const runBare = (): Promise<Outcome> =>
       withServer(startPeer('bare-socketio', 'bare-socketio.ts'), (peer) =>
-        measure(peer, 'everyone', {}, () => ({})),
+        // A room id and a sender id as long as the service's (UUIDs): the same message size.
+        measure(peer, randomUUID(), { userId: randomUUID() }, () => ({})),
       );
     // Fresh servers each round, taking turns to go first.
     const oursRounds: Outcome[] = [];

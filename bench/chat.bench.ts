@@ -377,8 +377,9 @@ async function main(): Promise<void> {
             await run({
               a: servers[0],
               b: servers[1],
-              roomIds: roomIds.map((_, i) => `pair-${i}`),
-              senderAuth: () => ({}),
+              // The service's room and user ids (UUIDs): messages of the same size on the wire.
+              roomIds,
+              senderAuth: (i) => ({ userId: users[2 * i]?.id ?? '' }),
               receiverAuth: () => ({}),
               batchStats: () => Promise.resolve(NO_BATCHES),
             })

@@ -171,8 +171,10 @@ async function main(): Promise<void> {
         servers.push(await startPeer(`bare-so-${k}`, 'bare-socketio.ts', env));
       const b = await runRound(
         servers,
-        roomIds.map((_, i) => `pair-${i}`),
-        () => ({}),
+        // The service's room and user ids (UUIDs): messages of the same size on the wire.
+        roomIds,
+        (i, role): Record<string, string> =>
+          role === 'sender' ? { userId: users[2 * i]?.id ?? '' } : {},
         false,
       );
       // The redis-adapter publishes each message once on one channel every instance subscribes to.

@@ -30,6 +30,16 @@ if (process.env.REDIS_URL !== undefined) {
 let seq = 0;
 type Ack = (response: unknown) => void;
 
+/**
+ * The sender a message names: the user id a client gives in its handshake's auth (the benches
+ * give a UUID, as long as the service's user ids, so both put the same bytes on the wire), else
+ * the socket's id. Read per send, so that an idle socket holds nothing more for it.
+ */
+function senderIdOf(socket: { id: string; handshake: { auth: Record<string, unknown> } }): string {
+  const { userId } = socket.handshake.auth;
+  return typeof userId === 'string' ? userId : socket.id;
+}
+
 io.on('connection', (socket) => {
   // The in-process adapter joins synchronously.
   Promise.resolve(socket.join(`user:${socket.id}`)).catch(() => undefined);
@@ -42,7 +52,7 @@ io.on('connection', (socket) => {
       id: randomUUID(),
       roomId: payload.roomId,
       seq: ++seq,
-      senderId: socket.id,
+      senderId: senderIdOf(socket),
       body: payload.body,
       clientMsgId: null,
       createdAt: new Date().toISOString(),
