@@ -6,6 +6,9 @@ import type { ClientToServerEvents, ServerToClientEvents } from '../contracts';
  * What the edge and the features keep for a socket, on the socket itself: a WeakSet or WeakMap
  * entry per socket per feature cost more heap than an idle bare Socket.IO socket holds beyond
  * ours, while these few fields fit in the data object's own slots. Each slot has one owner.
+ * Socket.IO's connection state recovery (off here) would carry `data` over to the next socket,
+ * these fields with it, and skip the handshake that binds events: turning it on needs them
+ * reset there.
  */
 export interface SocketData {
   user: AuthUser;
