@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import { Bus } from '../src/bus/bus';
 import { RealtimeGateway } from '../src/realtime/realtime.gateway';
+import { HandshakeRefused } from '../src/realtime/socket-feature';
 import { createTestDatabase, type TestDatabase } from './helpers/database';
 import { registerUser, type Registered } from './helpers/http';
 import { startInProcess, type InProcessApp } from './helpers/in-process';
@@ -160,6 +161,35 @@ describe('socket edge (in-process)', () => {
     await waitUntil(() => userChannels() === 0, 5000, "bob's channel let go");
     // One connection per user is allowed here: a leaked slot would refuse this one.
     const socket = await sockets.connect(service.url, bob.token);
+    expect(socket.connected).toBe(true);
+  });
+
+  it('gives everything back when a handshake is refused, even if a feature fails to let go', async () => {
+    const carol = await registerUser(service.url);
+    const edge = service.app.get(RealtimeGateway);
+    let refusing = true;
+    const isCarol = (socket: { data: { user?: { userId: string } } }): boolean =>
+      socket.data.user?.userId === carol.user.id;
+    // Registered after chat and notifications, which admit first; inert for every other user.
+    edge.register({
+      name: 'faulty-release',
+      released: (socket) => {
+        if (refusing && isCarol(socket)) throw new Error('release failed');
+      },
+    });
+    edge.register({
+      name: 'refuser',
+      admit: (socket) =>
+        refusing && isCarol(socket)
+          ? Promise.reject(new HandshakeRefused('refused for the test'))
+          : Promise.resolve(),
+    });
+    await expect(connectSocket(service.url, carol.token)).rejects.toThrow('refused for the test');
+    // The features admitted before the refusal let go (the notification sink's user channel
+    // too), and the connection slot came back: one connection per user is allowed here.
+    expect(userChannels()).toBe(0);
+    refusing = false;
+    const socket = await sockets.connect(service.url, carol.token);
     expect(socket.connected).toBe(true);
   });
 

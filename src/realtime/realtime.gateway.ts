@@ -265,7 +265,7 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnMo
       }
     } catch (err) {
       // The features admitted so far let go; the rest never held anything.
-      for (const feature of admitted.reverse()) feature.released?.(socket);
+      this.releaseFeatures(admitted, socket);
       this.connections.give(user.userId);
       throw err;
     }
@@ -278,7 +278,15 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnMo
     if (socket.data.held !== true) return;
     socket.data.held = false;
     this.connections.give(socket.data.user.userId);
-    for (const feature of [...this.features].reverse()) {
+    this.releaseFeatures(this.features, socket);
+  }
+
+  /**
+   * Each feature lets go, last admitted first; one that throws (a bug) is logged and the others
+   * still let go, so nothing else a socket held leaks with it.
+   */
+  private releaseFeatures(features: readonly SocketFeature[], socket: AppSocket): void {
+    for (const feature of [...features].reverse()) {
       try {
         feature.released?.(socket);
       } catch (err) {
