@@ -40,6 +40,11 @@ describe('socket edge (in-process)', () => {
   });
 
   const userChannels = (): number => service.app.get(Bus).stats().channels.user;
+  /** The server's sockets of these users. */
+  const serverSocketsOf = (...userIds: string[]) =>
+    [...(service.app.get(RealtimeGateway)['server']?.sockets.sockets.values() ?? [])].filter((s) =>
+      userIds.includes(s.data.user?.userId ?? ''),
+    );
 
   it('refuses a second feature answering an event that one already answers', () => {
     const edge = service.app.get(RealtimeGateway);
@@ -68,11 +73,8 @@ describe('socket edge (in-process)', () => {
       extraHeaders: { cookie: `theme=dark; access_token=${dave.token}` },
     });
     try {
-      const server = service.app.get(RealtimeGateway)['server'];
       for (const user of [alice, carol, dave]) {
-        const held = [...(server?.sockets.sockets.values() ?? [])].filter(
-          (s) => s.data.user?.userId === user.user.id,
-        );
+        const held = serverSocketsOf(user.user.id);
         expect(held).toHaveLength(1);
         expect(held[0].handshake.auth).not.toHaveProperty('token');
         expect(held[0].handshake.headers).not.toHaveProperty('authorization');
@@ -110,11 +112,7 @@ describe('socket edge (in-process)', () => {
     ];
     const clients = [];
     for (const user of users) clients.push(await sockets.connect(service.url, user.token));
-    const server = service.app.get(RealtimeGateway)['server'];
-    const ids = users.map((u) => u.user.id);
-    const held = [...(server?.sockets.sockets.values() ?? [])].filter((s) =>
-      ids.includes(s.data.user?.userId ?? ''),
-    );
+    const held = serverSocketsOf(...users.map((u) => u.user.id));
     expect(held).toHaveLength(3);
     // The same array, not three equal ones: a list per socket was memory bare Socket.IO does not
     // spend. It holds the one dispatcher, and nothing can be pushed into it by one socket.

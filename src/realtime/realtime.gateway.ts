@@ -27,6 +27,7 @@ import {
 import {
   bindSocketEvents,
   releaseOnDisconnect,
+  sharedListeners,
   socketEventDispatcher,
   type SocketEventHandler,
 } from './socket-events';
@@ -62,8 +63,11 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnMo
   private readonly features: SocketFeature[] = [];
   /** Every feature's client events, bound to each socket as it connects. */
   private readonly handlers = new Map<string, SocketEventHandler>();
-  /** The one listener every socket's events go through (see socketEventDispatcher). */
-  private readonly dispatcher = socketEventDispatcher(this.handlers, this.logger);
+  /**
+   * The one listener every socket's events go through (see socketEventDispatcher), in the one
+   * list every socket shares (see bindSocketEvents).
+   */
+  private readonly listeners = sharedListeners(socketEventDispatcher(this.handlers, this.logger));
   /** One disconnect listener for every socket (see releaseOnDisconnect). */
   private readonly onDisconnect = releaseOnDisconnect((socket) => this.release(socket));
   private readonly cleanups: Array<() => void> = [];
@@ -143,7 +147,7 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnMo
       // connects, and a listener added while V8 still sizes new Socket objects becomes one of
       // their own fields; added after the first few handshakes finished, it went to a separate
       // property array, allocated for every socket.
-      bindSocketEvents(socket, this.dispatcher);
+      bindSocketEvents(socket, this.listeners);
       this.handshake(socket).then(
         () => {
           next();
@@ -286,7 +290,8 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnMo
    * still let go, so nothing else a socket held leaks with it.
    */
   private releaseFeatures(features: readonly SocketFeature[], socket: AppSocket): void {
-    for (const feature of [...features].reverse()) {
+    for (let i = features.length - 1; i >= 0; i--) {
+      const feature = features[i];
       try {
         feature.released?.(socket);
       } catch (err) {

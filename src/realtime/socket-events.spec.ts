@@ -2,7 +2,12 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from '@nestjs/common';
 import type { AppSocket } from './socket-data';
 import type { Ack } from './ack';
-import { bindSocketEvents, socketEventDispatcher, type SocketEventHandler } from './socket-events';
+import {
+  bindSocketEvents,
+  sharedListeners,
+  socketEventDispatcher,
+  type SocketEventHandler,
+} from './socket-events';
 
 const logger = { error: jest.fn() } as unknown as Logger;
 
@@ -20,7 +25,7 @@ class AnySocket extends EventEmitter {
 function bound(handler: SocketEventHandler): AnySocket {
   const socket = new AnySocket();
   const dispatcher = socketEventDispatcher(new Map([['ev', handler]]), logger);
-  bindSocketEvents(socket as unknown as AppSocket, dispatcher);
+  bindSocketEvents(socket as unknown as AppSocket, sharedListeners(dispatcher));
   return socket;
 }
 

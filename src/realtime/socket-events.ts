@@ -42,29 +42,29 @@ export function socketEventDispatcher(
   };
 }
 
+/** One listener list, made once per server and shared by every socket (see bindSocketEvents). */
+export type SocketEventListeners = readonly [SocketEventDispatcher];
+
+/** The dispatcher as the frozen one-entry list every socket of a server shares. */
+export function sharedListeners(dispatcher: SocketEventDispatcher): SocketEventListeners {
+  return Object.freeze([dispatcher] as const);
+}
+
 /** Socket.IO's own field behind `onAny`; `listenersAny()` returns it. */
 interface AnyListenerField {
   _anyListeners?: readonly SocketEventDispatcher[];
 }
 
-/** The one-entry listener list every socket shares, per dispatcher (one per server). */
-const listenerLists = new WeakMap<SocketEventDispatcher, readonly SocketEventDispatcher[]>();
-
 /**
- * Binds the dispatcher to a socket: one listener, the same for every socket, in one frozen list
- * that every socket shares. `socket.onAny` would push it into a new array per socket, whose
- * backing store (17 slots, about 150 bytes) was the largest single thing an idle socket held
- * beyond a bare Socket.IO socket. Socket.IO only reads the list (it copies it per event); a
- * frozen list makes a later `onAny`/`offAny` on one socket throw instead of changing them all,
- * and nothing here calls either.
+ * Binds the dispatcher to a socket as its `onAny` listener, by giving it the server's one shared
+ * list. `socket.onAny` would push the dispatcher into a new array per socket, whose backing store
+ * (17 slots, about 150 bytes) was the largest single thing an idle socket held beyond a bare
+ * Socket.IO socket. Socket.IO only reads the list (it copies it per event); being frozen, a later
+ * `onAny`/`offAny` on one socket throws instead of changing them all, and nothing here calls
+ * either.
  */
-export function bindSocketEvents(socket: AppSocket, dispatcher: SocketEventDispatcher): void {
-  let list = listenerLists.get(dispatcher);
-  if (list === undefined) {
-    list = Object.freeze([dispatcher]);
-    listenerLists.set(dispatcher, list);
-  }
-  (socket as unknown as AnyListenerField)._anyListeners = list;
+export function bindSocketEvents(socket: AppSocket, listeners: SocketEventListeners): void {
+  (socket as unknown as AnyListenerField)._anyListeners = listeners;
 }
 
 /**
