@@ -27,6 +27,15 @@ export interface CallFanout {
 }
 
 /**
+ * Rate-limit slots leased by one limiter (`holder`, its lease id) were taken back by another
+ * instance for the same user: the holder stops using what it holds for these buckets.
+ */
+export interface RateLimitRevokedEvent {
+  holder: string;
+  buckets: string[];
+}
+
+/**
  * Every bus topic and its payload, in one map. `routes.ts` says where each one travels (a topic
  * without a route does not compile).
  */
@@ -43,6 +52,7 @@ export interface BusTopics {
   /** Quotes accepted together (one simulated tick, or one ingested quote), split per symbol. */
   'stock.quotes': { quotes: Quote[] };
   'auth.session-ended': SessionEndedEvent;
+  'rate-limit.revoked': RateLimitRevokedEvent;
   /** Everything of this user ends: sent on the user's channel, heard where they are connected. */
   'auth.user-disconnected': { userId: string };
   /** To every socket of these members: a call started in their room. */

@@ -61,6 +61,8 @@ const perUser = <P extends CallFanout>(): Route<P> => ({
  */
 export const BUS_ROUTES: BusRoutes = {
   'auth.session-ended': { family: 'control' },
+  // Rare (a user near the limit on two instances at once), so broadcast rather than routed.
+  'rate-limit.revoked': { family: 'control' },
   'auth.user-disconnected': by('user', (e) => e.userId),
   'chat.message': by('room', (m) => m.roomId),
   'chat.typing': by('room', (e) => e.roomId),

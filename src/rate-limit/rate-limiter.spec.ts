@@ -1,4 +1,4 @@
-import { MemoryWindows } from './rate-limiter';
+import { MemoryWindows } from './memory-windows';
 
 describe('MemoryWindows', () => {
   it('allows `limit` per window, refuses without counting, then resets', () => {
