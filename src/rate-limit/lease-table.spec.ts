@@ -7,6 +7,7 @@ describe('LeaseTable', () => {
     granted,
     held,
     ttlMs,
+    crowded: true,
   });
 
   it('asks for no spare slots for a user seen once, then doubles up to a quarter of the limit', () => {
@@ -99,5 +100,15 @@ describe('LeaseTable', () => {
     expect(t.sweep(t0 + 1001)).toEqual([]);
     expect(t.drain(t0 + 1002)).toEqual([{ bucket: 'busy', window: 'w2', used: 0, release: true }]);
     expect(t.size).toBe(0);
+  });
+
+  it('leaves the use of a lease in a window less than half used to the next ask', () => {
+    const t = new LeaseTable(1000);
+    t.granted('u', { ...reply('w1', 4, 3), crowded: false }, 1, t0);
+    expect(t.take('u', t0 + 1)).toBe(true);
+    expect(t.sweep(t0 + 2)).toEqual([]);
+    expect(t.take('u', t0 + 3)).toBe(true);
+    expect(t.take('u', t0 + 4)).toBe(true);
+    expect(t.ask('u', 40, 1, t0 + 5)).toEqual({ extra: 1, window: 'w1', used: 3 });
   });
 });

@@ -22,6 +22,8 @@ export interface Lease {
   /** Spare slots to ask for next time (0 for a bucket seen once). */
   extra: number;
   lastUsed: number;
+  /** The window was at least half used at the last answer: its use is reported as it goes. */
+  crowded: boolean;
 }
 
 /** What an ask for a bucket carries: the spare wanted, and the report of the lease's use. */
@@ -98,7 +100,7 @@ export class LeaseTable {
    */
   granted(
     bucket: string,
-    reply: { window: string; granted: number; held: number; ttlMs: number },
+    reply: { window: string; granted: number; held: number; ttlMs: number; crowded: boolean },
     wanted: number,
     sentAt: number,
   ): number {
@@ -113,10 +115,12 @@ export class LeaseTable {
         expiresAt: 0,
         extra: lease?.extra ?? 0,
         lastUsed: sentAt,
+        crowded: false,
       };
       this.leases.set(bucket, lease);
     }
     lease.expiresAt = sentAt + reply.ttlMs;
+    lease.crowded = reply.crowded;
     // What Redis holds for us, less what was used here since the ask left.
     lease.remaining = Math.max(0, reply.held - lease.unreported);
     // Refused: the window is full, so there is nothing to lease ahead until it resets.
@@ -149,7 +153,9 @@ export class LeaseTable {
 
   /**
    * Drops leases whose window ended, gives up those idle for `idleMs` (their slots go back), and
-   * reports the use of the others, so that Redis never hands another instance a slot used here.
+   * reports the use of the others in crowded windows, where another instance may soon take
+   * leases back: reported, a slot used here is not handed out again. A window less than half
+   * used is left to the next ask, which carries the report (no Redis call per lease per tick).
    */
   sweep(now: number): Settlement[] {
     const out: Settlement[] = [];
@@ -159,7 +165,7 @@ export class LeaseTable {
         this.leases.delete(bucket);
         if (lease.remaining > 0 || lease.unreported !== 0)
           out.push({ bucket, window: lease.window, used: lease.unreported, release: true });
-      } else if (lease.unreported !== 0) {
+      } else if (lease.crowded && lease.unreported !== 0) {
         out.push({ bucket, window: lease.window, used: lease.unreported, release: false });
         lease.unreported = 0;
       }

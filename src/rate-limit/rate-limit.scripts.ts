@@ -15,7 +15,8 @@
  * the free slots do not cover the waiting checks, slots leased to other holders are taken back
  * (they may be unused: the user moved), so a user is never refused while slots sit idle
  * elsewhere. Counts only what it grants: refused checks never extend a lockout.
- * Returns per key: granted, ttl ms, window id, the holder's leased slots, revoked holders (csv).
+ * Returns per key: granted, ttl ms, window id, the holder's leased slots, the window's count,
+ * revoked holders (csv).
  */
 export const LEASE_MANY = `
 local token = ARGV[#ARGV - 1]
@@ -33,6 +34,7 @@ for i = 1, #KEYS do
   local c = tonumber(cur[1] or '0')
   local id = cur[2]
   local mine = tonumber(cur[3] or '0')
+  local before = mine
   if not id then
     id = token
     c = 0
@@ -65,14 +67,19 @@ for i = 1, #KEYS do
   c = c + take + spare
   mine = mine + spare
   redis.call('HSET', key, 'c', c)
-  if mine > 0 then redis.call('HSET', key, mineField, mine) else redis.call('HDEL', key, mineField) end
+  if mine > 0 then
+    if mine ~= before then redis.call('HSET', key, mineField, mine) end
+  elseif before > 0 then
+    redis.call('HDEL', key, mineField)
+  end
   local ttl = redis.call('PTTL', key)
   if ttl < 0 then redis.call('PEXPIRE', key, window); ttl = tonumber(window) end
-  out[5 * i - 4] = take + spare
-  out[5 * i - 3] = ttl
-  out[5 * i - 2] = id
-  out[5 * i - 1] = mine
-  out[5 * i] = table.concat(revoked, ',')
+  out[6 * i - 5] = take + spare
+  out[6 * i - 4] = ttl
+  out[6 * i - 3] = id
+  out[6 * i - 2] = mine
+  out[6 * i - 1] = c
+  out[6 * i] = table.concat(revoked, ',')
 end
 return out
 `;

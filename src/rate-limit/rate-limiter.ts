@@ -25,12 +25,16 @@ const KEY_SHARDS = 64;
 const DECIDE_TIMEOUT_MS = 3000;
 /** The most checks decided in one round. */
 const MAX_BATCH = 500;
-/** Leased slots not used for this long go back to Redis, for the user's other instances. */
-const LEASE_IDLE_MS = 1000;
 /**
- * How often leases' use is reported and idle ones given back (one timer per instance). A slot
- * used here and not yet reported is what another instance could be handed again, so this bounds
- * how far past a limit a user sending through two instances at once near it can get.
+ * Leased slots not used for this long go back to Redis, for the user's other instances (which
+ * could also take them back when they need them, at the price of a bus message).
+ */
+const LEASE_IDLE_MS = 3000;
+/**
+ * How often idle leases are given back and the use of leases in crowded windows is reported (one
+ * timer per instance). A slot used here and not yet reported is what another instance could be
+ * handed again, so in a window more than half used this bounds how far past the limit a user
+ * sending through two instances at once can get.
  */
 const SWEEP_MS = 250;
 /** Longest wait at shutdown for the unused slots to go back. */
@@ -247,7 +251,7 @@ export class RateLimiter implements BeforeApplicationShutdown {
       // lease gone.
       const revoked = new Map<string, string[]>();
       group.forEach((a, i) => {
-        const from = String(out[5 * i + 4]);
+        const from = String(out[6 * i + 5]);
         if (from !== '')
           for (const holder of from.split(','))
             revoked.set(holder, [...(revoked.get(holder) ?? []), a.bucket]);
@@ -255,12 +259,13 @@ export class RateLimiter implements BeforeApplicationShutdown {
       for (const [holder, buckets] of revoked)
         this.bus.publish('rate-limit.revoked', { holder, buckets });
       group.forEach((a, i) => {
-        const ttlMs = Number(out[5 * i + 1]);
+        const ttlMs = Number(out[6 * i + 1]);
         const reply = {
-          granted: Number(out[5 * i]),
+          granted: Number(out[6 * i]),
           ttlMs,
-          window: String(out[5 * i + 2]),
-          held: Number(out[5 * i + 3]),
+          window: String(out[6 * i + 2]),
+          held: Number(out[6 * i + 3]),
+          crowded: Number(out[6 * i + 4]) * 2 >= a.limit,
         };
         const allowed = this.leases.granted(a.bucket, reply, a.waiting.length, sentAt);
         const refused: RateDecision = { allowed: false, retryAfterMs: Math.max(1, ttlMs) };
