@@ -50,9 +50,13 @@ function shardOf(bucket: string): number {
   return (h >>> 0) % KEY_SHARDS;
 }
 
-/** The Redis key of a bucket's window. */
+/**
+ * The Redis key of a bucket's window (a hash: see rate-limit.scripts.ts). Named apart from the
+ * plain counters of earlier versions, so that during a rolling upgrade neither version meets the
+ * other's keys (WRONGTYPE would send both to their per-instance fallback).
+ */
 export function windowKey(prefix: string, bucket: string): string {
-  return `${prefix}rl:{rl${shardOf(bucket)}}:${bucket}`;
+  return `${prefix}rlw:{rl${shardOf(bucket)}}:${bucket}`;
 }
 
 /** Groups items by their bucket's shard (a cluster's script calls may touch one slot each). */
