@@ -69,7 +69,7 @@ describe.each<Mode>(['one Redis', 'Redis Cluster'])('rate limits on %s', (mode) 
     const first = await Promise.all([0, 1, 2].map(() => l.consume('chat:a', 2, 10_000)));
     expect(first.map((d) => d.allowed)).toEqual([true, true, false]);
     expect((await l.consume('chat:b', 2, 10_000)).allowed).toBe(true);
-    await l.refund('chat:a');
+    await l.refund('chat:a', first[0]);
     expect((await l.consume('chat:a', 2, 10_000)).allowed).toBe(true);
     expect((await l.consume('chat:a', 2, 10_000)).allowed).toBe(false);
   });
@@ -122,16 +122,16 @@ describe.each<Mode>(['one Redis', 'Redis Cluster'])('rate limits on %s', (mode) 
     // Asked again only when the lease ran out, each time for twice the spare: 7 asks, not 40.
     expect(calls.mock.calls.length).toBeLessThanOrEqual(8);
     calls.mockRestore();
-    // The other instance gets the whole rest: with the window otherwise full, Redis takes back
-    // the slots leased ahead on the first, which hears of it on the bus before its next check.
-    // Taken back with them: the two slots the first used since it last reported (on the ask at
-    // the 38th check; reports go every 250 ms), the most a user can get past a limit by.
+    // The other instance is never refused before the limit: with the window otherwise full,
+    // Redis takes back the slots leased ahead on the first. With them it may take a few the
+    // first used and had not reported yet (at most 250 ms' worth), and the first may use more
+    // of them before the bus tells it (a round trip): the user gets past the limit by at most
+    // the first's lease (25), and the window's count stays true, every check allowed counted.
     const elsewhere = await untilRefused(limiters[1], 'chat:steady', 100);
     expect(elsewhere).toBeGreaterThanOrEqual(60);
-    expect(elsewhere).toBeLessThanOrEqual(62);
-    expect((await limiters[0].consume('chat:steady', 100, 10_000)).allowed).toBe(false);
-    expect(await counted('chat:steady')).toBe(100);
-    // Redis counts as used all that it granted, and nothing leased is left anywhere.
+    const here = await untilRefused(limiters[0], 'chat:steady', 100);
+    expect(40 + elsewhere + here).toBeLessThanOrEqual(125);
+    expect(await counted('chat:steady')).toBe(40 + elsewhere + here);
   });
 
   it('gives leased slots left idle back to the window, for the user on another instance', async () => {
@@ -164,5 +164,64 @@ describe.each<Mode>(['one Redis', 'Redis Cluster'])('rate limits on %s', (mode) 
       results.push((await limiters[i % 2].consume('chat:alternating', 20, 10_000)).allowed);
     expect(results).toEqual([...Array<boolean>(20).fill(true), ...Array<boolean>(4).fill(false)]);
     expect(await counted('chat:alternating')).toBe(20);
+  });
+
+  describe('the window scripts', () => {
+    type Scripted = {
+      rtRateLeaseMany(...args: Array<string | number>): Promise<Array<number | string>>;
+      rtRateSettleMany(...args: Array<string | number>): Promise<number[]>;
+    };
+    /** A window as another instance's history left it, under a bucket of its own. */
+    const window = async (bucket: string, fields: Record<string, string | number>) => {
+      const redis = connections[0].command;
+      if (redis === null) throw new Error('no Redis');
+      const key = windowKey(config.redis.prefix, bucket);
+      await redis.hset(key, { w: 'W', ...fields });
+      await redis.pexpire(key, 10_000);
+      return { key, scripts: redis as unknown as Scripted, hash: () => redis.hgetall(key) };
+    };
+    /** One ask: wanted, extra, limit 20, window 10 s, lease window, running total; holder A. */
+    const ask = (s: Scripted, key: string, wanted: number, leaseFor: string, total: number) =>
+      s.rtRateLeaseMany(1, key, wanted, 0, 20, 10_000, leaseFor, total, 'token', 'A');
+
+    it('serve the asker from its own leased slots before refusing it', async () => {
+      const { key, scripts, hash } = await window('script:own', { c: 20, 's:A': 3 });
+      const out = await ask(scripts, key, 1, 'W', 0);
+      expect([out[0], out[2], out[3], out[4]]).toEqual([1, 'W', 2, '']);
+      expect(await hash()).toMatchObject({ c: '20', 's:A': '2' });
+    });
+
+    it('take slots back from other holders, and say from whom', async () => {
+      const { key, scripts, hash } = await window('script:others', { c: 20, 's:B': 3 });
+      const out = await ask(scripts, key, 2, '', 0);
+      expect([out[0], out[3], out[4]]).toEqual([2, 0, 'B:2']);
+      expect(await hash()).toMatchObject({ c: '20', 's:B': '1' });
+    });
+
+    it('count use past what was still held (slots used after they were taken back), once', async () => {
+      const { key, scripts, hash } = await window('script:report', { c: 20, 'u:A': 5 });
+      expect(await scripts.rtRateSettleMany(1, key, 'W', 7, 0, 'A')).toEqual([0]);
+      expect(await hash()).toMatchObject({ c: '22', 'u:A': '7' });
+      // The same report again (a retry of one that timed out after it ran) changes nothing.
+      expect(await scripts.rtRateSettleMany(1, key, 'W', 7, 0, 'A')).toEqual([0]);
+      expect(await hash()).toMatchObject({ c: '22', 'u:A': '7' });
+      // Another window's report is not applied here.
+      expect(await scripts.rtRateSettleMany(1, key, 'V', 9, 1, 'A')).toEqual([-1]);
+      expect((await hash()).c).toBe('22');
+    });
+
+    it('give back what is held on release, and what is held for a lease the holder forgot', async () => {
+      const released = await window('script:release', { c: 10, 's:A': 4, 'u:A': 2 });
+      expect(await released.scripts.rtRateSettleMany(1, released.key, 'W', 3, 1, 'A')).toEqual([0]);
+      // One more used (3 against 2 reported), the other 3 back.
+      const after = await released.hash();
+      expect(after.c).toBe('7');
+      expect(after['s:A']).toBeUndefined();
+      expect(after['u:A']).toBeUndefined();
+      const forgot = await window('script:forgot', { c: 10, 's:A': 4, 'u:A': 2 });
+      const out = await ask(forgot.scripts, forgot.key, 1, '', 0);
+      expect([out[0], out[3]]).toEqual([1, 0]);
+      expect((await forgot.hash()).c).toBe('7');
+    });
   });
 });

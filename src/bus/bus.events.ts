@@ -27,12 +27,14 @@ export interface CallFanout {
 }
 
 /**
- * Rate-limit slots leased by one limiter (`holder`, its lease id) were taken back by another
- * instance for the same user: the holder stops using what it holds for these buckets.
+ * `slots` of a rate-limit lease held by one limiter (`holder`, its name in Redis) in a bucket's
+ * `window` were taken back by another instance: the holder uses that many fewer.
  */
 export interface RateLimitRevokedEvent {
   holder: string;
-  buckets: string[];
+  bucket: string;
+  window: string;
+  slots: number;
 }
 
 /**

@@ -74,7 +74,7 @@ export class ChatService {
       // Refused, failed and repeated sends do not use up the sender's allowance; the ack does
       // not wait for the refund.
       if (!counted)
-        inBackground(this.logger, 'rate-limit refund', () => this.limiter.refund(bucket));
+        inBackground(this.logger, 'rate-limit refund', () => this.limiter.refund(bucket, decision));
     }
   }
 

@@ -1,26 +1,37 @@
 /**
- * The shared windows in Redis, one hash per bucket and window, expiring with the window: `w` the
- * window's id (the token of the ask that created it), `c` the slots granted in it (used, or
- * leased to an instance), `s:<holder>` the slots leased to one limiter that it has not yet
- * reported used. Fixed windows that start at their first ask.
+ * The shared windows in Redis, one hash per bucket and window, expiring with the window:
+ * - `w` the window's id (the token of the ask that created it);
+ * - `c` the slots counted against the limit: used, or leased to an instance;
+ * - `s:<holder>` the slots leased to one limiter and, as far as Redis knows, not used yet;
+ * - `u:<holder>` the running total of leased slots that limiter has reported used (net of
+ *   refunds). Reports carry the total, not a difference, so a report that is repeated or that
+ *   timed out after it ran counts once.
+ * Fixed windows that start at their first ask.
+ *
+ * A report of more use than Redis still held for the holder means slots were used after another
+ * instance took them back: the difference is added to `c`, so the window's count stays true and
+ * later grants in it are smaller by as much.
  */
 
 /**
  * Grants slots for several buckets. KEYS[i]; per key ARGV: wanted (checks waiting now), extra
- * (spare slots to lease ahead), limit, windowMs, the window the holder's report is for, used (the
- * holder's leased slots used since its last report); then the token naming any window this call
+ * (spare slots to lease ahead), limit, windowMs, the window the holder's lease is for ('' for
+ * none), the holder's running total of use in it; then the token naming any window this call
  * creates, and the holder.
  *
- * Spare shrinks to half of what is left, so a filling window is not held by one instance. When
- * the free slots do not cover the waiting checks, slots leased to other holders are taken back
- * (they may be unused: the user moved), so a user is never refused while slots sit idle
- * elsewhere. Counts only what it grants: refused checks never extend a lockout.
- * Returns per key: granted, ttl ms, window id, the holder's leased slots, the window's count,
- * revoked holders (csv).
+ * The waiting checks are served from the holder's own leased slots first, then from free ones,
+ * then from slots leased to other holders, which are taken back (they may sit unused: the user
+ * moved, or uses two instances), so a user is never refused while slots idle elsewhere. Spare
+ * shrinks to half of what is left, so a filling window is not held by one instance. Counts only
+ * what it grants: refused checks never extend a lockout.
+ * Returns per key: allowed, ttl ms, window id, the holder's leased slots after, and the holders
+ * taken from as "holder:slots,...".
  */
 export const LEASE_MANY = `
 local token = ARGV[#ARGV - 1]
-local mineField = 's:' .. ARGV[#ARGV]
+local holder = ARGV[#ARGV]
+local heldField = 's:' .. holder
+local usedField = 'u:' .. holder
 local out = {}
 for i = 1, #KEYS do
   local key = KEYS[i]
@@ -28,92 +39,121 @@ for i = 1, #KEYS do
   local extra = tonumber(ARGV[6 * i - 4])
   local limit = tonumber(ARGV[6 * i - 3])
   local window = ARGV[6 * i - 2]
-  local reportFor = ARGV[6 * i - 1]
-  local used = tonumber(ARGV[6 * i])
-  local cur = redis.call('HMGET', key, 'c', 'w', mineField)
+  local leaseFor = ARGV[6 * i - 1]
+  local total = tonumber(ARGV[6 * i])
+  local cur = redis.call('HMGET', key, 'c', 'w', heldField, usedField)
   local c = tonumber(cur[1] or '0')
   local id = cur[2]
   local mine = tonumber(cur[3] or '0')
-  local before = mine
+  local reported = tonumber(cur[4] or '0')
   if not id then
     id = token
     c = 0
     mine = 0
+    reported = 0
     redis.call('HSET', key, 'w', id)
     redis.call('PEXPIRE', key, window)
-  elseif id == reportFor then
-    mine = math.max(0, mine - used)
+  elseif id == leaseFor then
+    mine = mine - (total - reported)
+    reported = total
+    if mine < 0 then
+      c = c - mine
+      mine = 0
+    end
+  else
+    -- The holder has no lease in this window (it gave one up it could not return): what Redis
+    -- still holds for it is free again, and its running total starts over.
+    c = c - mine
+    mine = 0
+    reported = 0
   end
+  local fromMine = math.min(wanted, mine)
+  mine = mine - fromMine
+  local need = wanted - fromMine
   local free = limit - c
   local revoked = {}
-  if free < wanted then
+  if free < need then
     local fields = redis.call('HGETALL', key)
     for j = 1, #fields, 2 do
-      if free >= wanted then break end
+      if free >= need then break end
       local f = fields[j]
-      if string.sub(f, 1, 2) == 's:' and f ~= mineField then
+      if string.sub(f, 1, 2) == 's:' and f ~= heldField then
         local held = tonumber(fields[j + 1])
-        local r = math.min(held, wanted - free)
+        local r = math.min(held, need - free)
         if r == held then redis.call('HDEL', key, f) else redis.call('HSET', key, f, held - r) end
         c = c - r
         free = free + r
-        revoked[#revoked + 1] = string.sub(f, 3)
+        revoked[#revoked + 1] = string.sub(f, 3) .. ':' .. r
       end
     end
   end
   if free < 0 then free = 0 end
-  local take = math.min(wanted, free)
+  local take = math.min(need, free)
   local spare = math.min(extra, math.floor((free - take) / 2))
   c = c + take + spare
   mine = mine + spare
   redis.call('HSET', key, 'c', c)
-  if mine > 0 then
-    if mine ~= before then redis.call('HSET', key, mineField, mine) end
-  elseif before > 0 then
-    redis.call('HDEL', key, mineField)
-  end
+  if mine > 0 then redis.call('HSET', key, heldField, mine) else redis.call('HDEL', key, heldField) end
+  if reported ~= 0 then redis.call('HSET', key, usedField, reported) else redis.call('HDEL', key, usedField) end
   local ttl = redis.call('PTTL', key)
   if ttl < 0 then redis.call('PEXPIRE', key, window); ttl = tonumber(window) end
-  out[6 * i - 5] = take + spare
-  out[6 * i - 4] = ttl
-  out[6 * i - 3] = id
-  out[6 * i - 2] = mine
-  out[6 * i - 1] = c
-  out[6 * i] = table.concat(revoked, ',')
+  out[5 * i - 4] = fromMine + take
+  out[5 * i - 3] = ttl
+  out[5 * i - 2] = id
+  out[5 * i - 1] = mine
+  out[5 * i] = table.concat(revoked, ',')
 end
 return out
 `;
 
 /**
  * Reports a holder's use of its leases and, with release 1, gives the rest back. KEYS[i]; per key
- * ARGV: window id, used, release (0/1); then the holder. Only the window the lease came from is
- * touched, so slots of an ended window never enlarge the next one. Returns per key the holder's
- * leased slots after it, or -1 when that window is gone.
+ * ARGV: window id, the holder's running total of use, release (0/1); then the holder. Only the
+ * window the lease came from is touched, so slots of an ended window never enlarge the next one.
+ * Returns per key the holder's leased slots after it, or -1 when that window is gone.
  */
 export const SETTLE_MANY = `
-local mineField = 's:' .. ARGV[#ARGV]
+local holder = ARGV[#ARGV]
+local heldField = 's:' .. holder
+local usedField = 'u:' .. holder
 local out = {}
 for i = 1, #KEYS do
   local key = KEYS[i]
-  local cur = redis.call('HMGET', key, 'w', 'c', mineField)
+  local cur = redis.call('HMGET', key, 'w', 'c', heldField, usedField)
   if cur[1] ~= ARGV[3 * i - 2] then
     out[i] = -1
   else
-    local mine = math.max(0, tonumber(cur[3] or '0') - tonumber(ARGV[3 * i - 1]))
-    if ARGV[3 * i] == '1' then
-      redis.call('HSET', key, 'c', math.max(0, tonumber(cur[2] or '0') - mine))
+    local c = tonumber(cur[2] or '0')
+    local total = tonumber(ARGV[3 * i - 1])
+    local mine = tonumber(cur[3] or '0') - (total - tonumber(cur[4] or '0'))
+    if mine < 0 then
+      c = c - mine
       mine = 0
     end
-    if mine > 0 then redis.call('HSET', key, mineField, mine) else redis.call('HDEL', key, mineField) end
+    if ARGV[3 * i] == '1' then
+      c = c - mine
+      mine = 0
+      redis.call('HDEL', key, heldField, usedField)
+    else
+      if mine > 0 then redis.call('HSET', key, heldField, mine) else redis.call('HDEL', key, heldField) end
+      if total ~= 0 then redis.call('HSET', key, usedField, total) else redis.call('HDEL', key, usedField) end
+    end
+    redis.call('HSET', key, 'c', math.max(0, c))
     out[i] = mine
   end
 end
 return out
 `;
 
-/** Gives one used slot back to whichever window is live (KEYS[1]): a refund with no lease. */
+/**
+ * Gives one used slot back to its window (KEYS[1], ARGV[1] the window id), when the instance has
+ * no lease there to hold it. A window that has ended is left alone.
+ */
 export const REFUND_ONE = `
-local c = tonumber(redis.call('HGET', KEYS[1], 'c') or '0')
-if c > 0 then redis.call('HSET', KEYS[1], 'c', c - 1) end
+local cur = redis.call('HMGET', KEYS[1], 'w', 'c')
+if cur[1] == ARGV[1] then
+  local c = tonumber(cur[2] or '0')
+  if c > 0 then redis.call('HSET', KEYS[1], 'c', c - 1) end
+end
 return 0
 `;

@@ -6,7 +6,7 @@ import { RedisConnections } from '../redis/redis.connections';
 import { withScripts } from '../redis/scripts';
 import { errorText, inBackground } from '../common/background';
 import { Bus } from '../bus/bus';
-import { LeaseTable, type AskTerms, type Settlement } from './lease-table';
+import { LeaseTable, NO_LEASE, type AskTerms, type Settlement } from './lease-table';
 import { MemoryWindows } from './memory-windows';
 import { LEASE_MANY, REFUND_ONE, SETTLE_MANY } from './rate-limit.scripts';
 
@@ -14,6 +14,8 @@ export interface RateDecision {
   allowed: boolean;
   /** When refused: how long until the window frees a slot. */
   retryAfterMs: number;
+  /** When allowed by Redis: the window the slot came from (what `refund` gives it back to). */
+  window?: string;
 }
 
 /**
@@ -23,7 +25,7 @@ export interface RateDecision {
 const KEY_SHARDS = 64;
 /** Longest wait for Redis before deciding on this instance's own windows. */
 const DECIDE_TIMEOUT_MS = 3000;
-/** The most checks decided in one round. */
+/** The most checks decided in one round, and leases reported in one script call. */
 const MAX_BATCH = 500;
 /**
  * Leased slots not used for this long go back to Redis, for the user's other instances (which
@@ -31,10 +33,10 @@ const MAX_BATCH = 500;
  */
 const LEASE_IDLE_MS = 3000;
 /**
- * How often idle leases are given back and the use of leases in crowded windows is reported (one
- * timer per instance). A slot used here and not yet reported is what another instance could be
- * handed again, so in a window more than half used this bounds how far past the limit a user
- * sending through two instances at once can get.
+ * How often leases' use is reported and idle ones given back (one timer per instance, one script
+ * call per 500 leases). A slot used here and not yet reported is what another instance could be
+ * handed again, so this bounds how far past a limit a user sending through two instances at once
+ * can get: by what they sent through the others in this long (plus a round trip).
  */
 const SWEEP_MS = 250;
 /** Longest wait at shutdown for the unused slots to go back. */
@@ -73,11 +75,12 @@ function byShard<T extends { bucket: string }>(items: T[]): T[][] {
 
 /** The scripts as commands (`withScripts`). */
 interface RateCommands {
-  /** (keys, ...keys, ...[wanted, extra, limit, windowMs, report window, used] per key, token, holder) */
+  /** (keys, ...keys, ...[wanted, extra, limit, windowMs, lease window, total] per key, token, holder) */
   rtRateLeaseMany(...args: Array<string | number>): Promise<Array<number | string>>;
-  /** (keys, ...keys, ...[window, used, release] per key, holder) */
+  /** (keys, ...keys, ...[window, total, release] per key, holder) */
   rtRateSettleMany(...args: Array<string | number>): Promise<number[]>;
-  rtRateRefundOne(key: string): Promise<number>;
+  /** (key, window) */
+  rtRateRefundOne(key: string, window: string): Promise<number>;
 }
 
 interface Pending {
@@ -96,8 +99,6 @@ interface Ask {
   waiting: Pending[];
 }
 
-const ALLOWED: RateDecision = Object.freeze({ allowed: true, retryAfterMs: 0 });
-
 /**
  * Fixed-window rate limits shared by every instance through Redis. A user who keeps sending is
  * served from slots this instance leased ahead (`LeaseTable`), without a round trip; the other
@@ -108,10 +109,11 @@ const ALLOWED: RateDecision = Object.freeze({ allowed: true, retryAfterMs: 0 });
  * Redis counts leased slots as used, so leases alone never let a user past a limit; and when a
  * user's checks reach an instance with the window full, Redis takes back slots leased elsewhere
  * (the user moved, or uses two), so nobody is refused while slots sit idle on another instance.
- * The price: slots the holder used in the last report period may be handed out again, so a user
- * sending through two instances at once near the limit can get past it by at most that (one
- * lease, at most a quarter of the limit). If Redis cannot answer, the instance falls back to its
- * own windows rather than refusing everyone.
+ * The price: a slot the holder used but had not reported yet (`SWEEP_MS`) may be handed out
+ * again, so a user sending through two instances at the same moment near the limit can get past
+ * it by what they sent through the other in that time; the report then adds it to the window's
+ * count. If Redis cannot answer, the instance falls back to its own windows rather than refusing
+ * everyone.
  */
 @Injectable()
 export class RateLimiter implements BeforeApplicationShutdown {
@@ -145,14 +147,15 @@ export class RateLimiter implements BeforeApplicationShutdown {
           });
     this.cluster = connections.cluster;
     this.sweeper = this.redis === null ? null : setInterval(() => this.sweep(), SWEEP_MS).unref();
-    this.stopRevocations = bus.subscribe('rate-limit.revoked', ({ holder, buckets }) => {
-      if (holder === this.holder) for (const b of buckets) this.leases.revoked(b);
+    this.stopRevocations = bus.subscribe('rate-limit.revoked', (e) => {
+      if (e.holder === this.holder) this.leases.revoked(e.bucket, e.window, e.slots);
     });
   }
 
   consume(bucket: string, limit: number, windowMs: number): Promise<RateDecision> {
     if (this.redis === null) return Promise.resolve(this.memory.consume(bucket, limit, windowMs));
-    if (this.leases.take(bucket, Date.now())) return Promise.resolve(ALLOWED);
+    const window = this.leases.take(bucket, Date.now());
+    if (window !== null) return Promise.resolve({ allowed: true, retryAfterMs: 0, window });
     return new Promise((resolve) => {
       this.queue.push({ bucket, limit, windowMs, resolve });
       if (this.inFlight) return;
@@ -165,12 +168,21 @@ export class RateLimiter implements BeforeApplicationShutdown {
     });
   }
 
-  /** Gives back one slot taken by `consume` for an attempt that turned out not to count. */
-  async refund(bucket: string): Promise<void> {
-    this.memory.refund(bucket);
-    if (this.redis === null || this.leases.refund(bucket, Date.now())) return;
-    // No live lease to hold it (given up while the attempt was written): straight to the window.
-    await this.redis.rtRateRefundOne(this.key(bucket)).catch((err: unknown) => this.warn(err));
+  /**
+   * Gives back the slot `decision` took, for an attempt that turned out not to count: to the
+   * window it came from (a window that has ended since is left alone).
+   */
+  async refund(bucket: string, decision: RateDecision): Promise<void> {
+    const { window } = decision;
+    if (this.redis === null || window === undefined) {
+      this.memory.refund(bucket);
+      return;
+    }
+    if (this.leases.refund(bucket, window, Date.now())) return;
+    // No live lease of that window to hold it: straight to the window.
+    await this.redis
+      .rtRateRefundOne(this.key(bucket), window)
+      .catch((err: unknown) => this.warn(err));
   }
 
   /** Shutdown: the slots leased and unused go back for the user's other instances. */
@@ -204,11 +216,12 @@ export class RateLimiter implements BeforeApplicationShutdown {
     const asks = new Map<string, Ask>();
     for (const p of batch) {
       // A lease granted by the round just answered may already cover it.
-      if (this.leases.take(p.bucket, now)) p.resolve(ALLOWED);
+      const window = this.leases.take(p.bucket, now);
+      if (window !== null) p.resolve({ allowed: true, retryAfterMs: 0, window });
       else {
         const ask = asks.get(p.bucket);
         if (ask !== undefined) ask.waiting.push(p);
-        else asks.set(p.bucket, { ...p, terms: NO_TERMS, waiting: [p] });
+        else asks.set(p.bucket, { ...p, terms: NO_LEASE, waiting: [p] });
       }
     }
     const all = [...asks.values()];
@@ -238,7 +251,7 @@ export class RateLimiter implements BeforeApplicationShutdown {
             a.limit,
             a.windowMs,
             a.terms.window,
-            a.terms.used,
+            a.terms.total,
           ]),
           `${this.holder}:${++this.windows}`,
           this.holder,
@@ -250,35 +263,33 @@ export class RateLimiter implements BeforeApplicationShutdown {
           );
         }),
       ]);
-      // Holders whose leases were taken hear of it first: the publish is written before any
-      // check allowed here can be acknowledged, so a user's next send on the holder finds the
-      // lease gone.
-      const revoked = new Map<string, string[]>();
       group.forEach((a, i) => {
-        const from = String(out[6 * i + 5]);
+        const window = String(out[5 * i + 2]);
+        // Holders whose slots were taken hear of it before any check allowed with them is
+        // answered here (the bus write goes first); usually before the user's next send reaches
+        // them, but that is not guaranteed: what they use meanwhile is added to the count.
+        const from = String(out[5 * i + 4]);
         if (from !== '')
-          for (const holder of from.split(','))
-            revoked.set(holder, [...(revoked.get(holder) ?? []), a.bucket]);
-      });
-      for (const [holder, buckets] of revoked)
-        this.bus.publish('rate-limit.revoked', { holder, buckets });
-      group.forEach((a, i) => {
-        const ttlMs = Number(out[6 * i + 1]);
-        const reply = {
-          granted: Number(out[6 * i]),
-          ttlMs,
-          window: String(out[6 * i + 2]),
-          held: Number(out[6 * i + 3]),
-          crowded: Number(out[6 * i + 4]) * 2 >= a.limit,
-        };
-        const allowed = this.leases.granted(a.bucket, reply, a.waiting.length, sentAt);
+          for (const part of from.split(',')) {
+            const at = part.lastIndexOf(':');
+            this.bus.publish('rate-limit.revoked', {
+              holder: part.slice(0, at),
+              bucket: a.bucket,
+              window,
+              slots: Number(part.slice(at + 1)),
+            });
+          }
+        const ttlMs = Number(out[5 * i + 1]);
+        const reply = { allowed: Number(out[5 * i]), ttlMs, window, held: Number(out[5 * i + 3]) };
+        const allowed = this.leases.granted(a.bucket, reply, a.terms, sentAt);
+        const ok: RateDecision = { allowed: true, retryAfterMs: 0, window };
         const refused: RateDecision = { allowed: false, retryAfterMs: Math.max(1, ttlMs) };
-        a.waiting.forEach((p, j) => p.resolve(j < allowed ? ALLOWED : refused));
+        a.waiting.forEach((p, j) => p.resolve(j < allowed ? ok : refused));
       });
     } catch (err) {
       this.warn(err);
       for (const a of group) {
-        this.leases.unsent(a.bucket, a.terms.window, a.terms.used);
+        this.leases.unsent(a.bucket, a.terms.window);
         for (const p of a.waiting) p.resolve(this.memory.consume(p.bucket, p.limit, p.windowMs));
       }
     } finally {
@@ -291,26 +302,28 @@ export class RateLimiter implements BeforeApplicationShutdown {
     if (due.length > 0) inBackground(this.logger, 'rate-limit report', () => this.settle(due));
   }
 
-  /** Reports leases' use (and gives back released ones); never rejects. */
+  /** Reports leases' use (and gives back released ones), up to MAX_BATCH per call; never rejects. */
   private async settle(due: Settlement[]): Promise<void> {
     const redis = this.redis;
     if (redis === null || due.length === 0) return;
-    const groups = this.cluster ? byShard(due) : [due];
+    const groups: Settlement[][] = [];
+    for (const shard of this.cluster ? byShard(due) : [due])
+      for (let i = 0; i < shard.length; i += MAX_BATCH) groups.push(shard.slice(i, i + MAX_BATCH));
     await Promise.all(
       groups.map(async (group) => {
         try {
           const held = await redis.rtRateSettleMany(
             group.length,
             ...group.map((s) => this.key(s.bucket)),
-            ...group.flatMap((s) => [s.window, s.used, s.release ? 1 : 0]),
+            ...group.flatMap((s) => [s.window, s.total, s.release ? 1 : 0]),
             this.holder,
           );
           group.forEach((s, i) => {
-            if (!s.release) this.leases.settled(s.bucket, s.window, Number(held[i]));
+            if (!s.release) this.leases.settled(s.bucket, s.window, s.total, Number(held[i]));
           });
         } catch (err) {
           this.warn(err);
-          for (const s of group) if (!s.release) this.leases.unsent(s.bucket, s.window, s.used);
+          for (const s of group) if (!s.release) this.leases.unsent(s.bucket, s.window);
         }
       }),
     );
@@ -324,5 +337,3 @@ export class RateLimiter implements BeforeApplicationShutdown {
     }
   }
 }
-
-const NO_TERMS: AskTerms = Object.freeze({ extra: 0, window: '', used: 0 });
