@@ -80,10 +80,12 @@ for i = 1, #KEYS do
       if string.sub(f, 1, 2) == 's:' and f ~= heldField then
         local held = tonumber(fields[j + 1])
         local r = math.min(held, need - free)
-        if r == held then redis.call('HDEL', key, f) else redis.call('HSET', key, f, held - r) end
-        c = c - r
-        free = free + r
-        revoked[#revoked + 1] = string.sub(f, 3) .. ':' .. r
+        if r > 0 then
+          redis.call('HSET', key, f, held - r)
+          c = c - r
+          free = free + r
+          revoked[#revoked + 1] = string.sub(f, 3) .. ':' .. r
+        end
       end
     end
   end
@@ -92,9 +94,8 @@ for i = 1, #KEYS do
   local spare = math.min(extra, math.floor((free - take) / 2))
   c = c + take + spare
   mine = mine + spare
-  redis.call('HSET', key, 'c', c)
-  if mine > 0 then redis.call('HSET', key, heldField, mine) else redis.call('HDEL', key, heldField) end
-  if reported ~= 0 then redis.call('HSET', key, usedField, reported) else redis.call('HDEL', key, usedField) end
+  -- One write for the three fields (zeros stay: the hash dies with the window).
+  redis.call('HSET', key, 'c', c, heldField, mine, usedField, reported)
   local ttl = redis.call('PTTL', key)
   if ttl < 0 then redis.call('PEXPIRE', key, window); ttl = tonumber(window) end
   out[5 * i - 4] = fromMine + take
@@ -133,12 +134,10 @@ for i = 1, #KEYS do
     if ARGV[3 * i] == '1' then
       c = c - mine
       mine = 0
-      redis.call('HDEL', key, heldField, usedField)
-    else
-      if mine > 0 then redis.call('HSET', key, heldField, mine) else redis.call('HDEL', key, heldField) end
-      if total ~= 0 then redis.call('HSET', key, usedField, total) else redis.call('HDEL', key, usedField) end
     end
-    redis.call('HSET', key, 'c', math.max(0, c))
+    -- The total stays as reported even on release, so a release sent twice (a client resending
+    -- after a reconnect) frees nothing the second time; a next lease here starts over at 0.
+    redis.call('HSET', key, 'c', math.max(0, c), heldField, mine, usedField, total)
     out[i] = mine
   end
 end
