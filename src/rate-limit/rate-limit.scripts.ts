@@ -14,6 +14,24 @@
  */
 
 /**
+ * What both scripts start with: the holder (the last ARGV), its fields, and the one rule for its
+ * running total. `account` returns the window's count and what Redis still holds for the holder
+ * once `total` is applied; use past what was held (slots used after another instance took them
+ * back) is added to the count.
+ */
+const HOLDER = `
+local holder = ARGV[#ARGV]
+local heldField = 's:' .. holder
+local usedField = 'u:' .. holder
+local function account(c, held, reported, total)
+  local mine = held - (total - reported)
+  if mine < 0 then return c - mine, 0 end
+  return c, mine
+end
+local out = {}
+`;
+
+/**
  * Grants slots for several buckets. KEYS[i]; per key ARGV: wanted (checks waiting now), extra
  * (spare slots to lease ahead), limit, windowMs, the window the holder's lease is for ('' for
  * none), the holder's running total of use in it; then the token naming any window this call
@@ -27,12 +45,8 @@
  * Returns per key: allowed, ttl ms, window id, the holder's leased slots after, and the holders
  * taken from as "holder:slots,...".
  */
-export const LEASE_MANY = `
+export const LEASE_MANY = `${HOLDER}
 local token = ARGV[#ARGV - 1]
-local holder = ARGV[#ARGV]
-local heldField = 's:' .. holder
-local usedField = 'u:' .. holder
-local out = {}
 for i = 1, #KEYS do
   local key = KEYS[i]
   local wanted = tonumber(ARGV[6 * i - 5])
@@ -54,12 +68,8 @@ for i = 1, #KEYS do
     redis.call('HSET', key, 'w', id)
     redis.call('PEXPIRE', key, window)
   elseif id == leaseFor then
-    mine = mine - (total - reported)
+    c, mine = account(c, mine, reported, total)
     reported = total
-    if mine < 0 then
-      c = c - mine
-      mine = 0
-    end
   else
     -- The holder has no lease in this window (it gave one up it could not return): what Redis
     -- still holds for it is free again, and its running total starts over.
@@ -113,24 +123,15 @@ return out
  * window the lease came from is touched, so slots of an ended window never enlarge the next one.
  * Returns per key the holder's leased slots after it, or -1 when that window is gone.
  */
-export const SETTLE_MANY = `
-local holder = ARGV[#ARGV]
-local heldField = 's:' .. holder
-local usedField = 'u:' .. holder
-local out = {}
+export const SETTLE_MANY = `${HOLDER}
 for i = 1, #KEYS do
   local key = KEYS[i]
   local cur = redis.call('HMGET', key, 'w', 'c', heldField, usedField)
   if cur[1] ~= ARGV[3 * i - 2] then
     out[i] = -1
   else
-    local c = tonumber(cur[2] or '0')
     local total = tonumber(ARGV[3 * i - 1])
-    local mine = tonumber(cur[3] or '0') - (total - tonumber(cur[4] or '0'))
-    if mine < 0 then
-      c = c - mine
-      mine = 0
-    end
+    local c, mine = account(tonumber(cur[2] or '0'), tonumber(cur[3] or '0'), tonumber(cur[4] or '0'), total)
     if ARGV[3 * i] == '1' then
       c = c - mine
       mine = 0

@@ -221,7 +221,14 @@ export class RateLimiter implements BeforeApplicationShutdown {
       else {
         const ask = asks.get(p.bucket);
         if (ask !== undefined) ask.waiting.push(p);
-        else asks.set(p.bucket, { ...p, terms: NO_LEASE, waiting: [p] });
+        else
+          asks.set(p.bucket, {
+            bucket: p.bucket,
+            limit: p.limit,
+            windowMs: p.windowMs,
+            terms: NO_LEASE,
+            waiting: [p],
+          });
       }
     }
     const all = [...asks.values()];
