@@ -1,4 +1,4 @@
-import type { RateDecision } from './rate-limiter';
+import type { RateDecision } from './rate-decision';
 
 /** In-process windows: the limiter for one instance, and the fallback while Redis is down. */
 export class MemoryWindows {

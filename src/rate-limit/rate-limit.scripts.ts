@@ -60,13 +60,13 @@ for i = 1, #KEYS do
   local id = cur[2]
   local mine = tonumber(cur[3] or '0')
   local reported = tonumber(cur[4] or '0')
-  if not id then
+  local heldBefore, reportedBefore = mine, reported
+  local opened = not id
+  if opened then
     id = token
     c = 0
     mine = 0
     reported = 0
-    redis.call('HSET', key, 'w', id)
-    redis.call('PEXPIRE', key, window)
   elseif id == leaseFor then
     c, mine = account(c, mine, reported, total)
     reported = total
@@ -104,10 +104,21 @@ for i = 1, #KEYS do
   local spare = math.min(extra, math.floor((free - take) / 2))
   c = c + take + spare
   mine = mine + spare
-  -- One write for the three fields (zeros stay: the hash dies with the window).
-  redis.call('HSET', key, 'c', c, heldField, mine, usedField, reported)
-  local ttl = redis.call('PTTL', key)
-  if ttl < 0 then redis.call('PEXPIRE', key, window); ttl = tonumber(window) end
+  -- One write, of what changed (zeros stay: the hash dies with the window). A window opened here
+  -- gets its expiry after that write (the key exists then) and needs no PTTL. Most of a sparse
+  -- sender's checks open a window and lease nothing: HMGET, an HSET of two fields, PEXPIRE.
+  local writes = { 'c', c }
+  if opened then writes[3] = 'w'; writes[4] = id end
+  if mine ~= heldBefore then writes[#writes + 1] = heldField; writes[#writes + 1] = mine end
+  if reported ~= reportedBefore then writes[#writes + 1] = usedField; writes[#writes + 1] = reported end
+  redis.call('HSET', key, unpack(writes))
+  local ttl = tonumber(window)
+  if opened then
+    redis.call('PEXPIRE', key, window)
+  else
+    ttl = redis.call('PTTL', key)
+    if ttl < 0 then redis.call('PEXPIRE', key, window); ttl = tonumber(window) end
+  end
   out[5 * i - 4] = fromMine + take
   out[5 * i - 3] = ttl
   out[5 * i - 2] = id

@@ -10,13 +10,9 @@ import { LeaseTable, NO_LEASE, type AskTerms, type Settlement } from './lease-ta
 import { MemoryWindows } from './memory-windows';
 import { LEASE_MANY, REFUND_ONE, SETTLE_MANY } from './rate-limit.scripts';
 
-export interface RateDecision {
-  allowed: boolean;
-  /** When refused: how long until the window frees a slot. */
-  retryAfterMs: number;
-  /** When allowed by Redis: the window the slot came from (what `refund` gives it back to). */
-  window?: string;
-}
+import type { RateDecision } from './rate-decision';
+
+export type { RateDecision } from './rate-decision';
 
 /**
  * Windows are spread over this many hash tags: on a Redis Cluster one script call may only touch
@@ -154,8 +150,8 @@ export class RateLimiter implements BeforeApplicationShutdown {
 
   consume(bucket: string, limit: number, windowMs: number): Promise<RateDecision> {
     if (this.redis === null) return Promise.resolve(this.memory.consume(bucket, limit, windowMs));
-    const window = this.leases.take(bucket, Date.now());
-    if (window !== null) return Promise.resolve({ allowed: true, retryAfterMs: 0, window });
+    const leased = this.fromLease(bucket, Date.now());
+    if (leased !== null) return Promise.resolve(leased);
     return new Promise((resolve) => {
       this.queue.push({ bucket, limit, windowMs, resolve });
       if (this.inFlight) return;
@@ -197,6 +193,12 @@ export class RateLimiter implements BeforeApplicationShutdown {
     clearTimeout(timer);
   }
 
+  /** A check answered from this instance's lease, or null when it holds no slot for it. */
+  private fromLease(bucket: string, now: number): RateDecision | null {
+    const window = this.leases.take(bucket, now);
+    return window === null ? null : { allowed: true, retryAfterMs: 0, window };
+  }
+
   private key(bucket: string): string {
     return windowKey(this.config.redis.prefix, bucket);
   }
@@ -216,8 +218,8 @@ export class RateLimiter implements BeforeApplicationShutdown {
     const asks = new Map<string, Ask>();
     for (const p of batch) {
       // A lease granted by the round just answered may already cover it.
-      const window = this.leases.take(p.bucket, now);
-      if (window !== null) p.resolve({ allowed: true, retryAfterMs: 0, window });
+      const leased = this.fromLease(p.bucket, now);
+      if (leased !== null) p.resolve(leased);
       else {
         const ask = asks.get(p.bucket);
         if (ask !== undefined) ask.waiting.push(p);
