@@ -21,25 +21,8 @@ const frameNotification = (framing: StreamFraming, n: NotificationView): string 
 /** Something on this instance that delivers a user's notifications: a socket, an SSE stream, a waiting long-poll. */
 export interface NotificationSink {
   readonly userId: string;
-  readonly transport: 'socket' | StreamFraming['transport'] | 'longpoll';
+  readonly transport: StreamFraming['transport'] | 'longpoll';
   write(encoded: EncodedNotification): void;
-}
-
-/** A connected socket's sink: it gets the user's notifications as `notification` events. */
-class SocketSink implements NotificationSink {
-  readonly transport = 'socket' as const;
-  readonly userId: string;
-  /** Private by the language, so `socket.data` (which holds the sink) stays plain, acyclic data. */
-  readonly #socket: AppSocket;
-
-  constructor(socket: AppSocket) {
-    this.#socket = socket;
-    this.userId = socket.data.user.userId;
-  }
-
-  write({ value }: EncodedNotification): void {
-    this.#socket.emit('notification', value);
-  }
 }
 
 const GAP_TIMEOUT_MS = 250;
@@ -61,6 +44,11 @@ export class NotificationDelivery implements SocketFeature, OnModuleDestroy {
   readonly name = 'notifications';
   private readonly logger = new Logger('NotificationDelivery');
   private readonly sinks = new Map<string, Set<NotificationSink>>();
+  /**
+   * userId -> its admitted sockets here. The socket itself is the entry: an object per socket
+   * standing for it as a sink was 48 bytes of every idle socket's heap.
+   */
+  private readonly sockets = new Map<string, Set<AppSocket>>();
   /**
    * The user channels this instance holds: one per user with a socket, stream or waiting poll
    * here. Everything addressed to a user travels on it (notifications, a room left elsewhere).
@@ -99,21 +87,31 @@ export class NotificationDelivery implements SocketFeature, OnModuleDestroy {
    * and the client's reconnection tries again later.
    */
   async admit(socket: AppSocket): Promise<void> {
-    const sink = new SocketSink(socket);
+    const { userId } = socket.data.user;
+    let set = this.sockets.get(userId);
+    if (set === undefined) {
+      set = new Set();
+      this.sockets.set(userId, set);
+    }
+    set.add(socket);
+    socket.data.notified = true;
     try {
-      await this.attach(sink);
+      await this.track(userId);
     } catch (err) {
+      this.released(socket);
       this.logger.warn(`socket refused, notification cursor unreadable: ${errorText(err)}`);
       throw new HandshakeRefused(isDatabaseUnavailable(err) ? 'unavailable' : 'internal error');
     }
-    socket.data.sink = sink;
   }
 
   released(socket: AppSocket): void {
-    const sink = socket.data.sink;
-    if (!(sink instanceof SocketSink)) return;
-    socket.data.sink = undefined;
-    this.detach(sink);
+    if (socket.data.notified !== true) return;
+    socket.data.notified = undefined;
+    const { userId } = socket.data.user;
+    const set = this.sockets.get(userId);
+    if (set === undefined || !set.delete(socket)) return;
+    if (set.size === 0) this.sockets.delete(userId);
+    this.untrackIfIdle(userId);
   }
 
   onModuleDestroy(): void {
@@ -134,7 +132,7 @@ export class NotificationDelivery implements SocketFeature, OnModuleDestroy {
     }
     set.add(sink);
     // Sockets are counted by the chat gateway; streams and polls make the user present too.
-    if (sink.transport !== 'socket') this.presence.connected(sink.userId);
+    this.presence.connected(sink.userId);
     try {
       return await this.track(sink.userId);
     } catch (err) {
@@ -146,8 +144,7 @@ export class NotificationDelivery implements SocketFeature, OnModuleDestroy {
   detach(sink: NotificationSink): void {
     const set = this.sinks.get(sink.userId);
     if (set === undefined || !set.delete(sink)) return;
-    if (sink.transport !== 'socket')
-      setTimeout(() => this.presence.disconnected(sink.userId), NON_SOCKET_LINGER_MS).unref();
+    setTimeout(() => this.presence.disconnected(sink.userId), NON_SOCKET_LINGER_MS).unref();
     if (set.size === 0) this.sinks.delete(sink.userId);
     this.untrackIfIdle(sink.userId);
   }
@@ -159,7 +156,7 @@ export class NotificationDelivery implements SocketFeature, OnModuleDestroy {
   private async track(userId: string): Promise<number> {
     await this.holdUser(userId);
     const lastSeq = await this.notifications.lastSeq(userId);
-    if (this.sinks.has(userId)) this.sequencer.track(userId, lastSeq);
+    if (this.receives(userId)) this.sequencer.track(userId, lastSeq);
     return lastSeq;
   }
 
@@ -173,34 +170,42 @@ export class NotificationDelivery implements SocketFeature, OnModuleDestroy {
     return interest.ready;
   }
 
+  /** Whether the user has a socket, stream or waiting poll here. */
+  private receives(userId: string): boolean {
+    return this.sinks.has(userId) || this.sockets.has(userId);
+  }
+
   private untrackIfIdle(userId: string): void {
-    if (this.sinks.has(userId)) return;
+    if (this.receives(userId)) return;
     this.sequencer.untrack(userId);
     this.interests.get(userId)?.release();
     this.interests.delete(userId);
   }
 
   private fanOut(userId: string, notification: NotificationView): void {
-    const set = this.sinks.get(userId);
-    if (set !== undefined && set.size > 0) {
-      const encoded = new FramedEvent(notification, frameNotification);
-      const written = { socket: 0, sse: 0, ndjson: 0, longpoll: 0 };
-      for (const sink of set) {
-        try {
-          sink.write(encoded);
-          written[sink.transport]++;
-        } catch (err) {
-          this.logger.warn(`sink write failed: ${errorText(err)}`);
-        }
+    const sockets = this.sockets.get(userId);
+    const sinks = this.sinks.get(userId);
+    if (sockets === undefined && sinks === undefined) return;
+    const encoded = new FramedEvent(notification, frameNotification);
+    const written = { socket: 0, sse: 0, ndjson: 0, longpoll: 0 };
+    for (const socket of sockets ?? []) {
+      try {
+        socket.emit('notification', notification);
+        written.socket++;
+      } catch (err) {
+        this.logger.warn(`socket write failed: ${errorText(err)}`);
       }
-      // Counted once per transport, not once per sink: this runs for every notification.
-      for (const transport of ['socket', 'sse', 'ndjson', 'longpoll'] as const)
-        this.metrics.delivered(
-          transport,
-          'notification',
-          notification.createdAt,
-          written[transport],
-        );
     }
+    for (const sink of sinks ?? []) {
+      try {
+        sink.write(encoded);
+        written[sink.transport]++;
+      } catch (err) {
+        this.logger.warn(`sink write failed: ${errorText(err)}`);
+      }
+    }
+    // Counted once per transport, not once per receiver: this runs for every notification.
+    for (const transport of ['socket', 'sse', 'ndjson', 'longpoll'] as const)
+      this.metrics.delivered(transport, 'notification', notification.createdAt, written[transport]);
   }
 }

@@ -19,6 +19,7 @@ import { bufferedBytes, dropConnection, SOCKET_MAX_BUFFERED_BYTES } from './slow
 import {
   chatRoom,
   sessionRoom,
+  sharedIdentity,
   userRoom,
   type AppServer,
   type AppSocket,
@@ -183,10 +184,7 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnMo
       socket.disconnect(true);
       return;
     }
-    const rooms = [
-      userRoom(user.userId),
-      ...(user.sessionId !== null ? [sessionRoom(user.sessionId)] : []),
-    ];
+    const { rooms } = sharedIdentity(socket, user);
     // The in-process adapter joins synchronously; the promise type is the adapter interface's.
     inBackground(this.logger, 'socket join', () => Promise.resolve(socket.join(rooms)));
     socket.on('disconnect', this.onDisconnect);
@@ -256,9 +254,10 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnMo
   /** Authenticates, takes a connection slot, then admits the socket through every feature. */
   private async handshake(socket: AppSocket): Promise<void> {
     const auth = socket.handshake.auth as Record<string, unknown> | undefined;
-    const user = await this.auth.fromHeaders(socket.handshake.headers, auth?.token);
+    const decoded = await this.auth.fromHeaders(socket.handshake.headers, auth?.token);
     forgetHandshakeCredentials(socket);
-    if (user === null) throw new HandshakeRefused('unauthorized');
+    if (decoded === null) throw new HandshakeRefused('unauthorized');
+    const { user } = sharedIdentity(socket, decoded);
     if (!this.connections.take(user.userId)) throw new TooManyConnections();
     socket.data.user = user;
     const admitted: SocketFeature[] = [];
