@@ -15,6 +15,7 @@ import { LifecycleService } from '../lifecycle/lifecycle.service';
 import { Metrics } from '../metrics/metrics.service';
 import { AckException } from './ack';
 import { ConnectionCounter } from './connection-counter';
+import { emitToRoom } from './frame-fanout';
 import { bufferedBytes, dropConnection, SOCKET_MAX_BUFFERED_BYTES } from './slow-consumer';
 import {
   chatRoom,
@@ -200,7 +201,7 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnMo
 
   /** Emits to every socket of a user on this instance. */
   toUser<E extends ServerEvent>(userId: string, event: E, ...args: ServerArgs<E>): void {
-    this.server?.to(userRoom(userId)).emit(event, ...args);
+    if (this.server !== undefined) emitToRoom(this.server.sockets, userRoom(userId), event, args);
   }
 
   /**
@@ -218,7 +219,7 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnMo
 
   /** Emits to this instance's sockets in a chat room (the bus already reached the others). */
   toRoom<E extends ServerEvent>(roomId: string, event: E, ...args: ServerArgs<E>): void {
-    this.server?.to(chatRoom(roomId)).emit(event, ...args);
+    if (this.server !== undefined) emitToRoom(this.server.sockets, chatRoom(roomId), event, args);
   }
 
   /** The same, leaving out the sockets of one user (their own typing indicator). */

@@ -1,0 +1,124 @@
+import * as ws from 'ws';
+import type { AppNamespace } from './socket-data';
+
+/**
+ * A room emit written as one WebSocket frame, built once, straight to each idle socket's
+ * WebSocket sender. Socket.IO's own broadcast also builds the frame once, but then hands it to
+ * every socket through Engine.IO's queue: a packet object, a new write buffer, six events and a
+ * send callback per socket per message, which cost a tenth of a 10,000-socket room's fan-out CPU
+ * (docs/benchmarks.md). A socket whose Engine.IO connection is not idle (a write in flight, packets
+ * queued, still on HTTP long-polling, closing) gets the emit through Socket.IO as usual, so that
+ * it stays behind what is already queued for it: the order a socket receives in is never changed.
+ *
+ * It reads Engine.IO and ws state that is not in their types, as Engine.IO itself does to write
+ * a pre-built frame (its WebSocket transport's `_canSendPreEncodedFrame`); the names are pinned by
+ * the versions in package-lock.json, and test/socket-edge checks the frames on the wire.
+ */
+
+/** ws' frame builder; ws exports its Sender class without types for it. */
+const Sender = (
+  ws as unknown as {
+    Sender: {
+      frame(
+        data: Buffer,
+        options: { readOnly: boolean; mask: boolean; rsv1: boolean; opcode: number; fin: boolean },
+      ): Buffer[];
+    };
+  }
+).Sender;
+
+/** The parts of Engine.IO's connection and of its ws socket a direct write depends on. */
+interface EngineConnection {
+  readyState?: string;
+  writeBuffer?: readonly unknown[];
+  transport?: {
+    name?: string;
+    writable?: boolean;
+    perMessageDeflate?: unknown;
+    socket?: {
+      readyState?: number;
+      _sender?: { sendFrame?: (frame: readonly Buffer[], cb?: () => void) => void };
+    };
+  };
+}
+
+interface FrameSender {
+  sendFrame(frame: readonly Buffer[], cb?: () => void): void;
+}
+
+const WS_OPEN = 1;
+/** Engine.IO's packet type for a message: its frame is "4" then the Socket.IO packet. */
+const ENGINE_MESSAGE = '4';
+/** Socket.IO protocol 5's EVENT packet type. */
+const SOCKET_IO_EVENT = 2;
+
+/** The socket's ws sender if a frame written to it now would be its next bytes, else undefined. */
+function idleSender(conn: EngineConnection): FrameSender | undefined {
+  const transport = conn.transport;
+  if (conn.readyState !== 'open' || transport?.name !== 'websocket') return undefined;
+  // Writable means Engine.IO's last write has been handed to the kernel or to the socket's
+  // stream buffer, in order; an empty write buffer means nothing is waiting behind it.
+  if (transport.writable !== true || (conn.writeBuffer?.length ?? 0) > 0) return undefined;
+  // Compressed frames are built per socket; ours is not.
+  if (transport.perMessageDeflate) return undefined;
+  const socket = transport.socket;
+  const sender = socket?._sender;
+  if (socket?.readyState !== WS_OPEN || typeof sender?.sendFrame !== 'function') return undefined;
+  return sender as FrameSender;
+}
+
+/** Emits `event` with `args` to every socket of `room` in the namespace. */
+export function emitToRoom(
+  nsp: AppNamespace,
+  room: string,
+  event: string,
+  args: readonly unknown[],
+): void {
+  const ids = nsp.adapter.rooms.get(room);
+  if (ids === undefined || ids.size === 0) return;
+  const frame = buildFrame(nsp, event, args);
+  if (frame === null) return socketIoEmit(nsp, [room], event, args);
+  let busy: string[] | undefined;
+  for (const id of ids) {
+    const socket = nsp.sockets.get(id);
+    const sender =
+      socket?.connected === true
+        ? idleSender(socket.conn as unknown as EngineConnection)
+        : undefined;
+    if (sender !== undefined) sender.sendFrame(frame);
+    else (busy ??= []).push(id);
+  }
+  // Each socket id is also the name of a room of that one socket.
+  if (busy !== undefined) socketIoEmit(nsp, busy, event, args);
+}
+
+/**
+ * The Socket.IO packet as one text WebSocket frame, exactly as Socket.IO's adapter builds it for
+ * a broadcast; null for a packet that is not one text frame (binary attachments).
+ */
+function buildFrame(nsp: AppNamespace, event: string, args: readonly unknown[]): Buffer[] | null {
+  const encoded: unknown[] = nsp.server.encoder.encode({
+    type: SOCKET_IO_EVENT,
+    nsp: nsp.name,
+    data: [event, ...args],
+  });
+  if (encoded.length !== 1 || typeof encoded[0] !== 'string') return null;
+  return Sender.frame(Buffer.from(ENGINE_MESSAGE + encoded[0]), {
+    readOnly: false,
+    mask: false,
+    rsv1: false,
+    opcode: 1,
+    fin: true,
+  });
+}
+
+function socketIoEmit(
+  nsp: AppNamespace,
+  rooms: string[],
+  event: string,
+  args: readonly unknown[],
+): void {
+  // The contract's event types are checked by the caller; here an event is a name and its
+  // arguments, as Socket.IO's untyped emit takes them.
+  (nsp.to(rooms) as unknown as { emit(ev: string, ...a: unknown[]): boolean }).emit(event, ...args);
+}
