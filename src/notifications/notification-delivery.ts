@@ -6,6 +6,7 @@ import { isDatabaseUnavailable } from '../database/database-errors';
 import { Metrics } from '../metrics/metrics.service';
 import { RealtimeGateway } from '../realtime/realtime.gateway';
 import { Sequencer } from '../realtime/sequencer';
+import { emitToSockets } from '../realtime/frame-fanout';
 import { FramedEvent, type StreamFraming } from '../realtime/stream-framing';
 import type { AppSocket } from '../realtime/socket-data';
 import { HandshakeRefused, type SocketFeature } from '../realtime/socket-feature';
@@ -188,10 +189,10 @@ export class NotificationDelivery implements SocketFeature, OnModuleDestroy {
     if (sockets === undefined && sinks === undefined) return;
     const encoded = new FramedEvent(notification, frameNotification);
     const written = { socket: 0, sse: 0, ndjson: 0, longpoll: 0 };
-    for (const socket of sockets ?? []) {
+    if (sockets !== undefined) {
+      written.socket = sockets.size;
       try {
-        socket.emit('notification', notification);
-        written.socket++;
+        emitToSockets(sockets, 'notification', [notification]);
       } catch (err) {
         this.logger.warn(`socket write failed: ${errorText(err)}`);
       }

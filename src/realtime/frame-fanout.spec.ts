@@ -1,6 +1,7 @@
 import { Server } from 'socket.io';
-import { emitToRoom } from './frame-fanout';
-import type { AppNamespace } from './socket-data';
+import type { MessageView, NotificationView } from '../contracts';
+import { emitToRoom, emitToSockets } from './frame-fanout';
+import type { AppNamespace, AppSocket } from './socket-data';
 
 type SendFrame = jest.Mock<(frame: readonly Buffer[], cb?: () => void) => void>;
 
@@ -73,7 +74,15 @@ function socketIoFrame(nsp: AppNamespace, data: unknown[]): Buffer {
 }
 
 describe('emitToRoom', () => {
-  const message = { id: 'm1', seq: 7, body: 'héllo "there"\n' };
+  const message: MessageView = {
+    id: 'm1',
+    roomId: 'r',
+    seq: 7,
+    senderId: 'u',
+    body: 'héllo "there"\n',
+    clientMsgId: null,
+    createdAt: '2026-12-03T00:00:00.000Z',
+  };
 
   it("writes Socket.IO's own broadcast frame, built once, to every idle WebSocket", () => {
     const sockets = [idleSocket('a'), idleSocket('b')];
@@ -118,15 +127,65 @@ describe('emitToRoom', () => {
   it('sends a packet with binary data through Socket.IO to the whole room', () => {
     const s = idleSocket('a');
     const { nsp, to, emit } = roomOf([s]);
-    emitToRoom(nsp, 'room:r', 'blob', [Buffer.from([1, 2, 3])]);
+    // No event of the contract carries binary; the path is there should one ever do.
+    const binary = { ...message, body: Buffer.from([1, 2, 3]) } as unknown as MessageView;
+    emitToRoom(nsp, 'room:r', 'message', [binary]);
     expect(sendFrame(s)).not.toHaveBeenCalled();
     expect(to).toHaveBeenCalledWith(['room:r']);
-    expect(emit).toHaveBeenCalledWith('blob', Buffer.from([1, 2, 3]));
+    expect(emit).toHaveBeenCalledWith('message', binary);
   });
 
   it('does nothing for a room with no socket here', () => {
     const { nsp, to } = roomOf([]);
     emitToRoom(nsp, 'room:none', 'message', [message]);
     expect(to).not.toHaveBeenCalled();
+  });
+});
+
+describe('emitToSockets', () => {
+  const notification = {
+    id: 'n1',
+    seq: 3,
+    kind: 'alert',
+    title: 't',
+    body: 'b',
+    data: null,
+    readAt: null,
+    createdAt: '2026-12-03T00:00:00.000Z',
+  } as unknown as NotificationView;
+
+  /** Fake sockets of one real namespace, each with its own emit. */
+  function socketsOf(ids: string[]): {
+    nsp: AppNamespace;
+    sockets: Array<FakeSocket & { nsp: AppNamespace; emit: jest.Mock }>;
+  } {
+    const nsp = new Server().of('/') as unknown as AppNamespace;
+    return { nsp, sockets: ids.map((id) => ({ ...idleSocket(id), nsp, emit: jest.fn() })) };
+  }
+  const asSockets = (s: unknown[]): AppSocket[] => s as AppSocket[];
+
+  it('writes one frame to each idle socket, and emits to one not connected yet', () => {
+    const { nsp, sockets } = socketsOf(['a', 'b', 'pending']);
+    sockets[2].connected = false;
+    emitToSockets(asSockets(sockets), 'notification', [notification]);
+    const expected = socketIoFrame(nsp, ['notification', notification]);
+    for (const s of sockets.slice(0, 2)) {
+      expect(Buffer.concat(firstFrame(s) ?? [])).toEqual(expected);
+      expect(s.emit).not.toHaveBeenCalled();
+    }
+    expect(firstFrame(sockets[0])).toBe(firstFrame(sockets[1]));
+    expect(sendFrame(sockets[2])).not.toHaveBeenCalled();
+    expect(sockets[2].emit).toHaveBeenCalledWith('notification', notification);
+  });
+
+  it('still writes to the others when one throws, then throws its error', () => {
+    const { sockets } = socketsOf(['a', 'broken', 'c']);
+    const broken = new Error('write after end');
+    sendFrame(sockets[1]).mockImplementation(() => {
+      throw broken;
+    });
+    expect(() => emitToSockets(asSockets(sockets), 'notification', [notification])).toThrow(broken);
+    expect(sendFrame(sockets[0])).toHaveBeenCalledTimes(1);
+    expect(sendFrame(sockets[2])).toHaveBeenCalledTimes(1);
   });
 });

@@ -1,5 +1,10 @@
 import * as ws from 'ws';
-import type { AppNamespace } from './socket-data';
+import type { ServerToClientEvents } from '../contracts';
+import type { AppNamespace, AppSocket } from './socket-data';
+
+/** An event the contract lets the server emit, and its arguments. */
+export type ServerEvent = keyof ServerToClientEvents;
+export type ServerArgs<E extends ServerEvent> = Parameters<ServerToClientEvents[E]>;
 
 /**
  * A room emit written as one WebSocket frame, built once, straight to each idle socket's
@@ -42,6 +47,14 @@ interface EngineConnection {
   };
 }
 
+/**
+ * Socket.IO's emit, untyped: the contract's event types are checked by the callers; here an event
+ * is a name and its arguments.
+ */
+interface UntypedEmitter {
+  emit(event: string, ...args: unknown[]): unknown;
+}
+
 interface FrameSender {
   sendFrame(frame: readonly Buffer[], cb?: () => void): void;
 }
@@ -68,11 +81,11 @@ function idleSender(conn: EngineConnection): FrameSender | undefined {
 }
 
 /** Emits `event` with `args` to every socket of `room` in the namespace. */
-export function emitToRoom(
+export function emitToRoom<E extends ServerEvent>(
   nsp: AppNamespace,
   room: string,
-  event: string,
-  args: readonly unknown[],
+  event: E,
+  args: ServerArgs<E>,
 ): void {
   const ids = nsp.adapter.rooms.get(room);
   if (ids === undefined || ids.size === 0) return;
@@ -90,6 +103,40 @@ export function emitToRoom(
   }
   // Each socket id is also the name of a room of that one socket.
   if (busy !== undefined) socketIoEmit(nsp, busy, event, args);
+}
+
+/**
+ * Emits `event` with `args` to each of `sockets` (a user's, as notifications keep them), with the
+ * same frame for every idle one. A socket not connected yet (admitted, its CONNECT not yet sent)
+ * or not idle gets it through its own emit, which Socket.IO queues in order; its client takes
+ * events only after CONNECT. One socket whose write throws does not keep the event from the
+ * others: the first failure is thrown once every socket was tried.
+ */
+export function emitToSockets<E extends ServerEvent>(
+  sockets: Iterable<AppSocket>,
+  event: E,
+  args: ServerArgs<E>,
+): void {
+  let frame: Buffer[] | null | undefined;
+  let failure: { err: unknown } | undefined;
+  for (const socket of sockets) {
+    try {
+      const sender = socket.connected
+        ? idleSender(socket.conn as unknown as EngineConnection)
+        : undefined;
+      if (sender !== undefined) {
+        frame ??= buildFrame(socket.nsp as AppNamespace, event, args);
+        if (frame !== null) {
+          sender.sendFrame(frame);
+          continue;
+        }
+      }
+      (socket as unknown as UntypedEmitter).emit(event, ...args);
+    } catch (err) {
+      failure ??= { err };
+    }
+  }
+  if (failure !== undefined) throw failure.err;
 }
 
 /**

@@ -9,13 +9,12 @@ import { Authenticator } from '../auth/authenticator.service';
 import { Bus } from '../bus/bus';
 import { SessionsService } from '../auth/sessions.service';
 import { errorText, inBackground } from '../common/background';
-import type { ServerToClientEvents } from '../contracts';
 import { isDatabaseUnavailable } from '../database/database-errors';
 import { LifecycleService } from '../lifecycle/lifecycle.service';
 import { Metrics } from '../metrics/metrics.service';
 import { AckException } from './ack';
 import { ConnectionCounter } from './connection-counter';
-import { emitToRoom } from './frame-fanout';
+import { emitToRoom, type ServerArgs, type ServerEvent } from './frame-fanout';
 import { bufferedBytes, dropConnection, SOCKET_MAX_BUFFERED_BYTES } from './slow-consumer';
 import {
   chatRoom,
@@ -45,9 +44,6 @@ function handshakeError(err: unknown): string {
 }
 
 const CHAT_ROOM_PREFIX = chatRoom('');
-
-type ServerEvent = keyof ServerToClientEvents;
-type ServerArgs<E extends ServerEvent> = Parameters<ServerToClientEvents[E]>;
 
 /** How often sockets are checked for an expired token and for a queue they do not read. */
 const SWEEP_MS = 500;
