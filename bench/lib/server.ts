@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { REDIS_URL, TEST_API_KEY, TEST_SECRET } from '../../test/helpers/env';
 import { SERVER_CORES } from './machine';
@@ -82,6 +82,8 @@ async function start(options: StartOptions): Promise<Server> {
   let portResolve: (port: number) => void = () => undefined;
   const portPromise = new Promise<number>((r) => (portResolve = r));
   const recent: string[] = [];
+  // BENCH_SERVER_LOG=/tmp/x: everything a server prints goes to /tmp/x.<pid>.log too (GC traces).
+  const serverLog = process.env.BENCH_SERVER_LOG;
   const onLine = (line: string): void => {
     recent.push(line);
     if (recent.length > 30) recent.shift();
@@ -92,6 +94,7 @@ async function start(options: StartOptions): Promise<Server> {
       process.stderr.write(`[${options.name}] ${line}\n`);
   };
   const onData = (chunk: Buffer): void => {
+    if (serverLog !== undefined) appendFileSync(`${serverLog}.${pid}.log`, chunk);
     buffered += chunk.toString('utf8');
     let nl: number;
     while ((nl = buffered.indexOf('\n')) >= 0) {
