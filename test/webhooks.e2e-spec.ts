@@ -219,7 +219,16 @@ describe('webhooks', () => {
     expect(seen.every((h) => h.signatureValid && h.timestampRecent)).toBe(true);
     // Same body on every attempt; a fresh timestamp signed with it.
     expect(new Set(seen.map((h) => JSON.stringify(h.event))).size).toBe(1);
-    const listed = (await deliveries(one, '?status=delivered')).items.find((d) => d.id === eventId);
+    // The receiver has answered 200; the sender records that once the answer reaches it.
+    let listed: unknown;
+    await waitUntil(
+      async () => {
+        listed = (await deliveries(one, '?status=delivered')).items.find((d) => d.id === eventId);
+        return listed !== undefined;
+      },
+      10_000,
+      'the delivery listed as delivered',
+    );
     expect(listed).toEqual({
       id: eventId,
       type: 'message.created',
