@@ -69,7 +69,9 @@ const ENGINE_MESSAGE = '4';
 const SOCKET_IO_EVENT = 2;
 
 /** The socket's ws sender if a frame written to it now would be its next bytes, else undefined. */
-function idleSender(conn: EngineConnection): FrameSender | undefined {
+function idleSender(socket: AppSocket): FrameSender | undefined {
+  if (!socket.connected) return undefined;
+  const conn = socket.conn as unknown as EngineConnection;
   const transport = conn.transport;
   if (conn.readyState !== 'open' || transport?.name !== 'websocket') return undefined;
   // Writable means Engine.IO's last write has been handed to the kernel or to the socket's
@@ -77,9 +79,10 @@ function idleSender(conn: EngineConnection): FrameSender | undefined {
   if (transport.writable !== true || (conn.writeBuffer?.length ?? 0) > 0) return undefined;
   // Compressed frames are built per socket; ours is not.
   if (transport.perMessageDeflate) return undefined;
-  const socket = transport.socket;
-  const sender = socket?._sender;
-  if (socket?.readyState !== WS_OPEN || typeof sender?.sendFrame !== 'function') return undefined;
+  const webSocket = transport.socket;
+  const sender = webSocket?._sender;
+  if (webSocket?.readyState !== WS_OPEN || typeof sender?.sendFrame !== 'function')
+    return undefined;
   return sender as FrameSender;
 }
 
@@ -97,10 +100,7 @@ export function emitToRoom<E extends ServerEvent>(
   let busy: string[] | undefined;
   for (const id of ids) {
     const socket = nsp.sockets.get(id);
-    const sender =
-      socket?.connected === true
-        ? idleSender(socket.conn as unknown as EngineConnection)
-        : undefined;
+    const sender = socket !== undefined ? idleSender(socket) : undefined;
     if (sender !== undefined) sender.sendFrame(frame);
     else (busy ??= []).push(id);
   }
@@ -124,9 +124,7 @@ export function emitToSockets<E extends ServerEvent>(
   let failure: { err: unknown } | undefined;
   for (const socket of sockets) {
     try {
-      const sender = socket.connected
-        ? idleSender(socket.conn as unknown as EngineConnection)
-        : undefined;
+      const sender = idleSender(socket);
       if (sender !== undefined) {
         frame ??= buildFrame(socket.nsp as AppNamespace, event, args);
         if (frame !== null) {
