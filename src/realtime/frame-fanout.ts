@@ -1,5 +1,6 @@
 import * as ws from 'ws';
 import type { ServerToClientEvents } from '../contracts';
+import { engineOf } from './engine-internals';
 import type { AppNamespace, AppSocket } from './socket-data';
 
 /** An event the contract lets the server emit, and its arguments. */
@@ -17,9 +18,9 @@ export type ServerArgs<E extends ServerEvent> = Parameters<ServerToClientEvents[
  * so that it stays behind what is already queued for it: the order a socket receives in is never
  * changed.
  *
- * It reads Engine.IO and ws state that is not in their types, as Engine.IO itself does to write
- * a pre-built frame (its WebSocket transport's `_canSendPreEncodedFrame`); the names hold for the
- * versions in package-lock.json. frame-fanout.spec.ts checks that the frame is the one Socket.IO's
+ * It reads Engine.IO and ws state that is not in their types (engine-internals.ts), as Engine.IO
+ * itself does to write a pre-built frame (its WebSocket transport's `_canSendPreEncodedFrame`).
+ * frame-fanout.spec.ts checks that the frame is the one Socket.IO's
  * adapter builds; every socket test receives it through socket.io-client.
  */
 
@@ -34,21 +35,6 @@ const Sender = (
     };
   }
 ).Sender;
-
-/** The parts of Engine.IO's connection and of its ws socket a direct write depends on. */
-interface EngineConnection {
-  readyState?: string;
-  writeBuffer?: readonly unknown[];
-  transport?: {
-    name?: string;
-    writable?: boolean;
-    perMessageDeflate?: unknown;
-    socket?: {
-      readyState?: number;
-      _sender?: { sendFrame?: (frame: readonly Buffer[], cb?: () => void) => void };
-    };
-  };
-}
 
 /**
  * Socket.IO's emit, untyped: the contract's event types are checked by the callers; here an event
@@ -71,7 +57,7 @@ const SOCKET_IO_EVENT = 2;
 /** The socket's ws sender if a frame written to it now would be its next bytes, else undefined. */
 function idleSender(socket: AppSocket): FrameSender | undefined {
   if (!socket.connected) return undefined;
-  const conn = socket.conn as unknown as EngineConnection;
+  const conn = engineOf(socket);
   const transport = conn.transport;
   if (conn.readyState !== 'open' || transport?.name !== 'websocket') return undefined;
   // Writable means Engine.IO's last write has been handed to the kernel or to the socket's
@@ -166,7 +152,5 @@ function socketIoEmit(
   event: string,
   args: readonly unknown[],
 ): void {
-  // The contract's event types are checked by the caller; here an event is a name and its
-  // arguments, as Socket.IO's untyped emit takes them.
-  (nsp.to(rooms) as unknown as { emit(ev: string, ...a: unknown[]): boolean }).emit(event, ...args);
+  (nsp.to(rooms) as unknown as UntypedEmitter).emit(event, ...args);
 }

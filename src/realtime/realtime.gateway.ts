@@ -19,7 +19,8 @@ import { bufferedBytes, dropConnection, SOCKET_MAX_BUFFERED_BYTES } from './slow
 import {
   chatRoom,
   sessionRoom,
-  sharedIdentity,
+  sharedRooms,
+  sharedUser,
   userRoom,
   type AppServer,
   type AppSocket,
@@ -181,7 +182,7 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnMo
       socket.disconnect(true);
       return;
     }
-    const { rooms } = sharedIdentity(socket, user);
+    const rooms = sharedRooms(socket, user);
     // The in-process adapter joins synchronously; the promise type is the adapter interface's.
     inBackground(this.logger, 'socket join', () => Promise.resolve(socket.join(rooms)));
     socket.on('disconnect', this.onDisconnect);
@@ -254,7 +255,7 @@ export class RealtimeGateway implements OnGatewayInit, OnGatewayConnection, OnMo
     const decoded = await this.auth.fromHeaders(socket.handshake.headers, auth?.token);
     forgetHandshakeCredentials(socket);
     if (decoded === null) throw new HandshakeRefused('unauthorized');
-    const { user } = sharedIdentity(socket, decoded);
+    const user = sharedUser(socket, decoded);
     if (!this.connections.take(user.userId)) throw new TooManyConnections();
     socket.data.user = user;
     const admitted: SocketFeature[] = [];

@@ -1,14 +1,8 @@
 import type { Socket } from 'socket.io';
+import { engineOf } from './engine-internals';
 
 /** Past this many bytes waiting to be sent to one socket, it is not keeping up. */
 export const SOCKET_MAX_BUFFERED_BYTES = 1024 * 1024;
-
-/** The parts of Engine.IO's connection we read; they are not in its public types. */
-interface EngineInternals {
-  writeBuffer?: Array<{ data?: unknown }>;
-  transport?: { name?: string; socket?: { bufferedAmount?: number; terminate?: () => void } };
-  close(discard?: boolean): void;
-}
 
 /**
  * Bytes queued for a socket and not yet handed to the kernel: packets Engine.IO holds while
@@ -16,7 +10,7 @@ interface EngineInternals {
  * either, so a client that stops reading would grow them without bound.
  */
 export function bufferedBytes(socket: Socket): number {
-  const conn = socket.conn as unknown as EngineInternals;
+  const conn = engineOf(socket);
   let bytes = conn.transport?.socket?.bufferedAmount ?? 0;
   for (const packet of conn.writeBuffer ?? []) {
     bytes +=
@@ -31,7 +25,7 @@ export function bufferedBytes(socket: Socket): number {
 
 /** Drops the connection at once, discarding what is queued (a stalled peer would never take it). */
 export function dropConnection(socket: Socket): void {
-  const conn = socket.conn as unknown as EngineInternals;
+  const conn = engineOf(socket);
   conn.transport?.socket?.terminate?.();
   conn.close(true);
 }

@@ -1,5 +1,10 @@
 import type { AuthUser } from '../auth/auth-user';
-import { sessionRoom, sharedIdentity, userRoom, type AppSocket } from './socket-data';
+import { sessionRoom, sharedRooms, sharedUser, userRoom, type AppSocket } from './socket-data';
+
+/** What a socket of `user` takes from the namespace: its user and its identity rooms. */
+function sharedIdentity(socket: AppSocket, user: AuthUser): { user: AuthUser; rooms: string[] } {
+  return { user: sharedUser(socket, user), rooms: sharedRooms(socket, user) };
+}
 
 const U = '11111111-1111-4111-8111-111111111111';
 const S1 = '22222222-2222-4222-8222-222222222222';
@@ -24,7 +29,7 @@ function joined(id: string, user: AuthUser | undefined, rooms: string[]): FakeSo
   return { id, rooms: new Set([id, ...rooms]), data: { user } };
 }
 
-describe('sharedIdentity', () => {
+describe('sharedUser and sharedRooms', () => {
   it('with no other socket of the login, is the user as decoded and its two rooms', () => {
     const user = { userId: U, sessionId: S1, expiresAt: 100 };
     const got = sharedIdentity(namespaceOf([]), user);

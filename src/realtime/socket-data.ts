@@ -50,42 +50,48 @@ export const sessionRoom = (sessionId: string): string => `session:${sessionId}`
 export const chatRoom = (roomId: string): string => `room:${roomId}`;
 
 /** The rooms a socket of this user joins: its user's, and its login's when it has one here. */
-export const identityRooms = (user: AuthUser): string[] =>
+const identityRooms = (user: AuthUser): string[] =>
   user.sessionId === null
     ? [userRoom(user.userId)]
     : [userRoom(user.userId), sessionRoom(user.sessionId)];
 
-/** A socket's user and identity rooms, in string instances another socket may already hold. */
-export interface SocketIdentity {
-  user: AuthUser;
-  rooms: string[];
+/*
+ * A login's sockets on one instance share its strings. Each socket decodes its ids from its own
+ * token and would build its own room names: four strings, 240 bytes a socket, that every further
+ * tab or overlapping reconnect of a login copied again. A socket takes them from another local
+ * socket of the same login (its sibling), found through the login's room (the user's, for a token
+ * with no login here), so nothing is kept to find it; a socket of another login, or one not yet
+ * admitted, is never taken for one.
+ */
+
+/** The user, with the ids of a sibling socket of the same login if there is one. */
+export function sharedUser(socket: AppSocket, user: AuthUser): AuthUser {
+  const theirs = siblingOf(socket, user)?.data.user;
+  // Only the ids are shared: the expiry is this socket's token's own.
+  return theirs === undefined
+    ? user
+    : { userId: theirs.userId, sessionId: theirs.sessionId, expiresAt: user.expiresAt };
 }
 
-/**
- * The user, and the names of its identity rooms, in the very strings another local socket of the
- * same login already holds, if there is one. Each socket decodes its ids from its own token and
- * would build its own room names: four strings, 240 bytes a socket, that every further tab or
- * overlapping reconnect of a login copied again. The sibling is found through the login's room
- * (the user's, for a token with no login here), so nothing is kept to find it; a socket of
- * another login, or one not yet admitted, is never taken for one.
- */
-export function sharedIdentity(socket: AppSocket, user: AuthUser): SocketIdentity {
+/** The names of the user's identity rooms, in the strings a sibling socket already holds. */
+export function sharedRooms(socket: AppSocket, user: AuthUser): string[] {
+  const rooms = identityRooms(user);
+  const sibling = siblingOf(socket, user);
+  return sibling === undefined ? rooms : rooms.map((name) => sameString(sibling.rooms, name));
+}
+
+/** Another admitted local socket of the same login, in the login's (else the user's) room. */
+function siblingOf(socket: AppSocket, user: AuthUser): AppSocket | undefined {
   // Socket.IO types a socket's namespace without the socket data type; it is this socket's.
   const nsp = socket.nsp as AppNamespace;
-  const rooms = identityRooms(user);
-  const members = nsp.adapter.rooms.get(rooms[rooms.length - 1]);
-  for (const id of members ?? []) {
+  const room = user.sessionId === null ? userRoom(user.userId) : sessionRoom(user.sessionId);
+  for (const id of nsp.adapter.rooms.get(room) ?? []) {
     const other = nsp.sockets.get(id);
     const theirs = (other?.data as Partial<SocketData> | undefined)?.user;
-    if (other === undefined || theirs === undefined) continue;
-    if (theirs.userId !== user.userId || theirs.sessionId !== user.sessionId) continue;
-    return {
-      // Only the ids are shared: the expiry is this socket's token's own.
-      user: { userId: theirs.userId, sessionId: theirs.sessionId, expiresAt: user.expiresAt },
-      rooms: rooms.map((name) => sameString(other.rooms, name)),
-    };
+    if (other === undefined || theirs === undefined || other === socket) continue;
+    if (theirs.userId === user.userId && theirs.sessionId === user.sessionId) return other;
   }
-  return { user, rooms };
+  return undefined;
 }
 
 /** The member of `names` equal to `name`, else `name` itself. */
